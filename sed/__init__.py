@@ -1,0 +1,1 @@
+"""The CTC-RNN sound event detector of Wang & Metze (2017)."""

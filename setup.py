@@ -1,0 +1,32 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="soundnet-keras",
+    version="0.1.0",
+    description=("Keras 3 reproduction of Wang & Metze (Interspeech 2017): "
+                 "a faithful pretrained SoundNet port, its SN-F / SN-R "
+                 "variants and a CTC-RNN sound event detector"),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["soundnet_keras", "soundnet_keras.*",
+                                    "sed", "sed.*"]),
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3.0",
+        "numpy",
+        "h5py",
+        "soundfile>=0.12",
+        "soxr",
+        "pandas",
+        "matplotlib",
+        "tqdm",
+        "torchfile",
+    ],
+    extras_require={
+        "dev": ["pytest", "hypothesis", "psutil", "nbmake"],
+    },
+    entry_points={
+        "console_scripts": ["soundnet-keras=soundnet_keras.cli:main"],
+    },
+)

