@@ -93,8 +93,7 @@ def _report(failures):
 
 
 def parser():
-    from .features import FEATURE_LAYERS
-    from .specs import SPECS
+    from .specs import FEATURE_LAYERS, SPECS
     from .weights import PRESETS
     p = argparse.ArgumentParser(
         prog="soundnet-keras",

@@ -12,10 +12,8 @@ import tensorflow as tf
 import keras
 
 from .audio import check_waveform, preprocess_input, resample
-from .specs import geometry, get_spec, output_length, frame_times
-
-FEATURE_LAYERS = ("conv1", "pool1", "conv2", "pool2", "conv3", "conv4",
-                  "conv5", "pool5", "conv6", "conv7", "conv8", "conv8_2")
+from .specs import (FEATURE_LAYERS, frame_times, geometry, get_spec,
+                    output_length)
 CHUNK_SECONDS = 120.0
 
 

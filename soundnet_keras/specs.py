@@ -58,6 +58,9 @@ SOUNDNET8 = dict(
 
 SPECS = {"soundnet8": SOUNDNET8}
 
+# Layers whose outputs are features (post-ReLU for convolutions).
+FEATURE_LAYERS = tuple(row["name"] for row in SOUNDNET8["layers"])
+
 
 def get_spec(model):
     """Returns the spec dict of ``model`` (a name or a spec dict)."""
@@ -117,7 +120,7 @@ def output_length(model, layer, n_samples):
             src = length
         k = row["kernel"] if row["kind"] in ("conv", "head") else row["size"]
         n = src + 2 * row.get("pad", 0) - k
-        out = n // row["stride"] + 1 if n >= 0 else 0
+        out = n // row["stride"] + 1 if src > 0 and n >= 0 else 0
         if row["name"] == layer:
             return max(out, 0)
         if row["kind"] != "head":

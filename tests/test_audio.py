@@ -1,0 +1,85 @@
+"""Audio in: formats, first channel, resampling, scaling and clear errors."""
+
+import numpy as np
+import pytest
+import soundfile
+
+import soundnet_keras as sk
+
+
+def _tone(rate, seconds, freq=440.0, channels=2):
+    t = np.arange(int(rate * seconds)) / rate
+    left = 0.5 * np.sin(2 * np.pi * freq * t)
+    right = 0.25 * np.sin(2 * np.pi * 3 * freq * t)
+    return np.stack([left, right][:channels], axis=1)
+
+
+@pytest.mark.parametrize("ext", ["wav", "flac", "ogg", "mp3"])
+def test_formats_read_first_channel(tmp_path, ext):
+    path = tmp_path / f"x.{ext}"
+    soundfile.write(path, _tone(22050, 2.0), 22050)
+    waveform = sk.load_audio(path)
+    assert waveform.dtype == np.float32 and waveform.ndim == 1
+    assert abs(waveform.size - 44100) <= 2000  # lossy codecs add priming
+    # First channel: a 440 Hz tone at amplitude 0.5 (not the 1320 Hz right).
+    spectrum = np.abs(np.fft.rfft(waveform[:22050]))
+    assert np.argmax(spectrum) == pytest.approx(440, abs=2)
+    assert np.max(np.abs(waveform)) == pytest.approx(0.5, abs=0.05)
+
+
+def test_resampling_keeps_frequency_and_duration(tmp_path):
+    path = tmp_path / "x.wav"
+    soundfile.write(path, _tone(44100, 3.0, freq=1000.0), 44100)
+    waveform = sk.load_audio(path, sample_rate=22050)
+    assert waveform.size == 3 * 22050
+    spectrum = np.abs(np.fft.rfft(waveform[11025:33075]))
+    assert np.argmax(spectrum) == pytest.approx(1000, abs=1)
+    assert np.max(np.abs(waveform[1000:-1000])) == pytest.approx(0.5,
+                                                                 abs=0.01)
+
+
+def test_scaling_happens_in_preprocess_input():
+    x = np.array([1.0, -0.5, 0.0], dtype=np.float32)
+    assert np.array_equal(sk.preprocess_input(x), [256.0, -128.0, 0.0])
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No such audio file"):
+        sk.load_audio(tmp_path / "nope.wav")
+
+
+def test_unreadable_file(tmp_path):
+    path = tmp_path / "garbage.wav"
+    path.write_bytes(b"this is not audio" * 10)
+    with pytest.raises(ValueError, match="garbage.wav: cannot read audio"):
+        sk.load_audio(path)
+
+
+def test_zero_length(tmp_path):
+    path = tmp_path / "empty.wav"
+    soundfile.write(path, np.zeros((0, 1)), 22050)
+    with pytest.raises(ValueError, match="zero length"):
+        sk.load_audio(path)
+
+
+def test_nan_and_inf(tmp_path):
+    data = _tone(22050, 1.0, channels=1)
+    data[10] = np.nan
+    data[20] = np.inf
+    path = tmp_path / "bad.wav"
+    soundfile.write(path, data, 22050, subtype="FLOAT")
+    with pytest.raises(ValueError, match="2 samples are NaN or infinite"):
+        sk.load_audio(path)
+
+
+def test_too_short_gives_minimum_duration_or_pads(tmp_path):
+    path = tmp_path / "short.wav"
+    soundfile.write(path, _tone(22050, 2.0, channels=1), 22050)
+    with pytest.raises(ValueError, match=r"2.000 s of audio is too short for "
+                       r"layer 'conv8' of soundnet8, which needs at least "
+                       r"9.495 s \(209374 samples at 22050 Hz\); pass "
+                       r"pad=True"):
+        sk.load_audio(path, layer="conv8")
+    padded = sk.load_audio(path, layer="conv8", pad=True)
+    assert padded.size == 209374 and np.all(padded[44100:] == 0)
+    assert sk.load_audio(path, layer="conv5").size == 44100
