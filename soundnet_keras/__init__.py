@@ -18,7 +18,7 @@ _EXPORTS = {
     "FEATURE_LAYERS": "features", "FeatureExtractor": "features",
     "extract_features": "features", "extract_features_batch": "features",
     "SoundNet8": "models",
-    "predict": "predict",
+    "predict": "predictions",
     "frame_times": "specs", "layer_table": "specs", "min_samples": "specs",
     "output_length": "specs",
     "fetch_weights": "weights", "load_labels": "weights",

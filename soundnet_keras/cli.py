@@ -35,7 +35,7 @@ def _progress(items, desc):
 def _predict(args):
     from .audio import load_audio
     from .models import SoundNet8
-    from .predict import predict
+    from .predictions import predict
     model = SoundNet8(weights=args.weights)
     failures = []
     for path in args.files:
