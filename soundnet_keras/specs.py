@@ -151,11 +151,12 @@ def frame_times(model, layer, n_frames):
     """Centre, in seconds, of each of the first ``n_frames`` frames of ``layer``.
 
     The centre of a frame is the middle of the input span its receptive field
-    covers, padding included (sample ``n`` spans ``[n, n + 1) / sample_rate``).
+    covers, padding included (sample ``n`` spans ``[n, n + 1) / sample_rate``),
+    so the first frames of deep layers, mostly padding, may centre before 0.
 
     Example:
-        >>> frame_times("soundnet8", "conv5", 2)
-        array([0.25402494, 0.30045351])
+        >>> frame_times("soundnet8", "conv5", 3).round(4)
+        array([-0.0356,  0.0573,  0.1502])
     """
     spec = get_spec(model)
     geo = geometry(spec)[layer]
@@ -171,7 +172,8 @@ def layer_table(model="soundnet8"):
     ``filter_size`` is the pooling window.
 
     Example:
-        >>> layer_table("soundnet8").set_index("layer").loc["conv5", "frame_rate_hz"]
+        >>> table = layer_table("soundnet8").set_index("layer")
+        >>> float(table.loc["conv5", "frame_rate_hz"])
         10.7666015625
     """
     spec = get_spec(model)

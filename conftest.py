@@ -1,0 +1,16 @@
+"""Doctest namespace: docstring examples may use ``np`` and the package's names."""
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(autouse=True)
+def _doctest_names(doctest_namespace):
+    import soundnet_keras
+    doctest_namespace["np"] = np
+    for name in soundnet_keras.__all__:
+        doctest_namespace[name] = getattr(soundnet_keras, name)
