@@ -44,7 +44,12 @@ class FeatureExtractor:
         self.spec = get_spec(spec or model.name)
         self.layer = layer
         self.sample_rate = self.spec["sample_rate"]
-        target = model.get_layer(keras_layer_name(self.spec, layer))
+        name = keras_layer_name(self.spec, layer)
+        if name not in [l.name for l in model.layers]:
+            raise ValueError(f"model {model.name!r} has no layer {name!r} "
+                             f"(for {layer!r}, build it with "
+                             "include_top=True)")
+        target = model.get_layer(name)
         sub = keras.Model(model.input, target.output)
         self._run = tf.function(lambda x: sub(x, training=False),
                                 reduce_retracing=True)

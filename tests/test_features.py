@@ -91,6 +91,9 @@ def test_errors(model):
     values, _ = sk.extract_features(_audio(3), 22050, "conv8", model=model,
                                     pad=True)
     assert values.shape == (1, 1000)
+    without_top = sk.SoundNet8(include_top=False, weights=None)
+    with pytest.raises(ValueError, match="no layer 'conv8' .*include_top=True"):
+        sk.extract_features(_audio(12), 22050, "conv8", model=without_top)
     with pytest.raises(ValueError, match="waveform 1: the audio has zero"):
         sk.extract_features_batch([_audio(1), np.zeros(0)], 22050, "conv5",
                                   model=model)
