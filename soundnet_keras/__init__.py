@@ -17,9 +17,10 @@ _EXPORTS = {
     "build": "builder",
     "FEATURE_LAYERS": "features", "FeatureExtractor": "features",
     "extract_features": "features", "extract_features_batch": "features",
-    "SoundNet8": "models",
+    "SoundNet8": "models", "SoundNetF": "models", "SoundNetR": "models",
     "predict": "predictions",
-    "frame_times": "specs", "layer_table": "specs", "min_samples": "specs",
+    "feature_layers": "specs", "frame_times": "specs",
+    "layer_table": "specs", "min_samples": "specs",
     "output_length": "specs",
     "fetch_weights": "weights", "load_labels": "weights",
 }

@@ -10,7 +10,7 @@ POOLINGS = (None, "avg", "max")
 
 def _conv_block(x, row):
     name = row["name"]
-    if row["pad"]:
+    if row.get("pad"):
         x = layers.ZeroPadding1D(row["pad"], name=f"{name}_pad")(x)
     x = layers.Conv1D(row["filters"], row["kernel"], strides=row["stride"],
                       padding="valid", name=name)(x)
@@ -22,12 +22,33 @@ def _conv_block(x, row):
     return x
 
 
+def _rnn_block(x, row):
+    cell = {"gru": layers.GRU, "lstm": layers.LSTM}[row["cell"]]
+    x = layers.Bidirectional(
+        cell(row["units"], activation="relu", return_sequences=True),
+        merge_mode="concat", name=row["name"])(x)
+    if row["bn"]:
+        # Batch norm over the whole recurrent output, after the recurrence.
+        x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=0.9,
+                                      name=f"{row['name']}_bn")(x)
+    return x
+
+
+def _head(x, row):
+    if "kernel" in row:
+        logits = _conv_block(x, row)
+    else:
+        logits = layers.Dense(row["filters"], name=row["name"])(x)
+    return layers.Softmax(name=row["output"])(logits)
+
+
 def build(model, include_top=True, input_shape=(None, 1), pooling=None,
           name=None):
     """Builds the Keras model of a spec (no weights loaded).
 
     Args:
-        model: a spec name (``"soundnet8"``) or spec dict.
+        model: a spec name (``"soundnet8"``, ``"snf"``, ``"snr"``,
+            ``"snr_lstm"``) or spec dict.
         include_top: with the top, the outputs are the softmax heads
             (``objects``, ``places``); without, the last trunk activation.
         input_shape: ``(time, 1)``; ``time`` may be ``None``.
@@ -57,10 +78,14 @@ def build(model, include_top=True, input_shape=(None, 1), pooling=None,
         elif row["kind"] == "pool":
             x = layers.MaxPooling1D(row["size"], strides=row["stride"],
                                     padding="valid", name=row["name"])(x)
+        elif row["kind"] == "dense":
+            x = layers.Dense(row["units"], activation=row["activation"],
+                             name=row["name"])(x)
+        elif row["kind"] == "rnn":
+            x = _rnn_block(x, row)
         elif row["kind"] == "head":
             if include_top:
-                logits = _conv_block(x, row)
-                outputs.append(layers.Softmax(name=row["output"])(logits))
+                outputs.append(_head(x, row))
         else:
             raise ValueError(f"Unknown layer kind {row['kind']!r}")
     if not include_top:

@@ -2,9 +2,11 @@
 
 Conv layers give their post-ReLU activations and pooling layers their pooled
 values, as the original feature script takes them; ``conv8`` and ``conv8_2``
-give the heads' pre-softmax values. Long input runs in chunks that overlap by
-the layer's receptive field and start on multiples of the layer's hop, so the
-result equals processing the whole input at once while memory stays bounded.
+(and the variants' ``output``, ``output_2``) give the heads' pre-softmax
+values. Long input runs in chunks that overlap by the layer's receptive field
+and start on multiples of the layer's hop, so the result equals processing the
+whole input at once while memory stays bounded. Recurrent layers (SN-R) see
+the whole input, so they run in one piece.
 """
 
 import numpy as np
@@ -12,27 +14,30 @@ import tensorflow as tf
 import keras
 
 from .audio import check_waveform, preprocess_input, resample
-from .specs import (FEATURE_LAYERS, frame_times, geometry, get_spec,
-                    output_length)
+from .specs import (FEATURE_LAYERS, feature_layers, frame_times, geometry,
+                    get_spec, output_length)
 CHUNK_SECONDS = 120.0
 
 
-def keras_layer_name(model_name, layer):
-    """The Keras layer whose output is the named feature layer."""
-    spec = get_spec(model_name)
-    for row in spec["layers"]:
-        if row["name"] == layer:
-            return f"{layer}_relu" if row["kind"] == "conv" else layer
-    raise ValueError(
-        f"Unknown layer {layer!r} of {spec['name']}. Feature layers: "
-        f"{[r['name'] for r in spec['layers']]}")
+def keras_layer_name(model, layer):
+    """The Keras layer whose output is the named feature layer.
+
+    Convolutions give their post-ReLU output; everything else its own.
+    """
+    spec = get_spec(model)
+    if layer not in feature_layers(spec):
+        raise ValueError(f"Unknown layer {layer!r} of {spec['name']}. "
+                         f"Feature layers: {list(feature_layers(spec))}")
+    kinds = {row["name"]: row["kind"] for row in spec["layers"]}
+    return f"{layer}_relu" if kinds.get(layer) == "conv" else layer
 
 
 class FeatureExtractor:
     """A compiled sub-model from the input to one feature layer.
 
     Args:
-        layer: a feature layer name (``"conv5"``, ``"pool5"``, ...).
+        layer: a feature layer name (``"conv5"``, ``"pool5"``, ``"fc1"``,
+            ``"gru1_bn"``, ...; see :func:`soundnet_keras.feature_layers`).
         model: a model built by this package (default: pretrained SoundNet-8).
         spec: the model's spec name (default: the model's name).
     """
@@ -73,6 +78,9 @@ class FeatureExtractor:
         jump, field, offset = (self.geometry[k]
                                for k in ("jump", "field", "offset"))
         total = self.n_frames(n_samples)
+        if not np.isfinite(field):  # recurrent: every frame sees everything
+            yield 0, n_samples, 0, total
+            return
         per_chunk = max(1, int(chunk_seconds * self.sample_rate) // jump)
         for first in range(0, total, per_chunk):
             last = min(total, first + per_chunk)
@@ -89,7 +97,9 @@ def extract_features(waveform, sample_rate, layer="conv5", model=None,
         waveform: 1-D float array in [-1, 1].
         sample_rate: its rate; resampled to the model's rate if different.
         layer: ``conv1``..``conv7``, ``pool1``, ``pool2``, ``pool5``,
-            ``conv8`` or ``conv8_2``.
+            ``conv8`` or ``conv8_2`` for SoundNet-8; for SN-F and SN-R
+            also ``fc1``..``fc3``, ``gru1``..``gru3`` (and ``_bn``),
+            ``output``, ``output_2``.
         model: a model of this package, or a :class:`FeatureExtractor`
             (reuse one across calls); default: pretrained SoundNet-8.
         pad: zero-pad input too short for one frame instead of raising.

@@ -1,6 +1,7 @@
 """Model factories: the named models of the paper, with their weights."""
 
 from .builder import build
+from .specs import snf_spec, snr_spec
 from .weights import PRESETS, load_into, resolve_weights
 
 
@@ -42,4 +43,65 @@ def SoundNet8(include_top=True, weights="soundnet8_flickr",
     return model
 
 
-__all__ = ["SoundNet8", "PRESETS"]
+def SoundNetF(weights=None, activation="tanh", include_top=True,
+              input_shape=(None, 1), name="snf"):
+    """SN-F (Table 2): SoundNet's convolutions at 16 kHz, three per-frame
+    fully connected layers (``fc1``-``fc3``, 100 units) and two softmax
+    heads (``objects`` 1000, ``places`` 401) at 10 Hz.
+
+    Args:
+        weights: ``None`` (random), a preset trained by this project, or a
+            path to a ``.weights.h5`` file.
+        activation: of fc1-fc3 (the paper: tanh; it made no difference).
+        include_top: with the heads, or ending at fc3.
+        input_shape: ``(time, 1)`` at 16,000 Hz, scaled like SoundNet-8's.
+        name: the model's name.
+
+    Reference: Wang & Metze, Interspeech 2017, Section 2.2 and Table 2.
+
+    Example:
+        >>> model = SoundNetF()
+        >>> model(np.zeros((1, 320000, 1), "float32"))[0].shape
+        TensorShape([1, 200, 1000])
+    """
+    path = resolve_weights(weights, model="snf")
+    model = build(snf_spec(activation), include_top=include_top,
+                  input_shape=input_shape, name=name)
+    if path is not None:
+        load_into(model, path)
+    return model
+
+
+def SoundNetR(weights=None, cell="gru", batch_norm=True, include_top=True,
+              input_shape=(None, 1), name=None):
+    """SN-R (Table 3): SN-F's convolutions, then three bidirectional
+    recurrent layers (``gru1``-``gru3`` or ``lstm1``-``lstm3``, 100 units
+    per direction, ReLU), each followed by batch norm over its whole output
+    (``gru1_bn``...), and the two softmax heads at 10 Hz.
+
+    Args:
+        weights: ``None`` (random), a preset trained by this project, or a
+            path to a ``.weights.h5`` file.
+        cell: ``"gru"`` or ``"lstm"``.
+        batch_norm: batch norm after each recurrent layer.
+        include_top: with the heads, or ending at the third recurrent layer.
+        input_shape: ``(time, 1)`` at 16,000 Hz.
+        name: the model's name (default ``snr`` or ``snr_lstm``).
+
+    Reference: Wang & Metze, Interspeech 2017, Section 2.2 and Table 3.
+
+    Example:
+        >>> model = SoundNetR(cell="lstm")
+        >>> [l.name for l in model.layers if l.name.startswith("lstm1")]
+        ['lstm1', 'lstm1_bn']
+    """
+    spec = snr_spec(cell, batch_norm)
+    path = resolve_weights(weights, model=spec["name"])
+    model = build(spec, include_top=include_top, input_shape=input_shape,
+                  name=name or spec["name"])
+    if path is not None:
+        load_into(model, path)
+    return model
+
+
+__all__ = ["SoundNet8", "SoundNetF", "SoundNetR", "PRESETS"]

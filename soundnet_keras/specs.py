@@ -1,19 +1,26 @@
 """The architectures as data: one spec table per model, mirroring the paper.
 
-Each spec is a tuple of rows, one per layer, in order. A row is a dict with
-``name``, ``kind`` and that kind's parameters:
+Each spec is a dict with ``name``, ``sample_rate`` and ``layers``: a tuple of
+rows, one per layer, in order. A row is a dict with ``name``, ``kind`` and
+that kind's parameters:
 
 - ``conv``: ``filters, kernel, stride, pad`` (symmetric zero padding), then
-  batch norm (epsilon 1e-5, Torch's default) and ReLU when ``bn`` is true.
+  batch norm (epsilon 1e-5, Torch's default) and ReLU.
 - ``pool``: ``size, stride`` (max-pooling, no padding, floor mode).
-- ``head``: ``filters, kernel, stride, pad``, a convolution read by a softmax
-  output; every head reads the last non-head layer.
+- ``dense``: ``units, activation``: a fully connected layer applied to every
+  frame (SN-F's fc1-fc3).
+- ``rnn``: ``cell`` (``gru`` or ``lstm``), ``units`` per direction,
+  bidirectional, ReLU, then batch norm (``bn``) over the whole output (SN-R).
+- ``head``: ``filters`` and ``output`` (the softmax's name), with ``kernel,
+  stride, pad`` for a convolution (SoundNet-8) or none for a per-frame dense
+  layer (SN-F, SN-R); every head reads the last non-head layer.
 
-:func:`layer_table` derives the paper's table (frame rates and receptive
+:func:`layer_table` derives the paper's tables (frame rates and receptive
 fields) from a spec; nothing in it is typed in.
 
-Reference: Aytar, Vondrick & Torralba, "SoundNet", NIPS 2016 (Table 1 of
-Wang & Metze, Interspeech 2017, with the released kernel of conv8).
+Reference: Aytar, Vondrick & Torralba, "SoundNet", NIPS 2016; Tables 1-3 of
+Wang & Metze, Interspeech 2017 (Table 1 with the released kernel of conv8,
+Table 2 with pool5 subsampling 2).
 """
 
 import numpy as np
@@ -24,17 +31,21 @@ BN_EPSILON = 1e-5
 
 def _conv(name, filters, kernel, stride, pad):
     return dict(name=name, kind="conv", filters=filters, kernel=kernel,
-                stride=stride, pad=pad, bn=True)
+                stride=stride, pad=pad)
 
 
 def _pool(name, size, stride):
     return dict(name=name, kind="pool", size=size, stride=stride)
 
 
-def _head(name, filters, output):
+def _conv_head(name, filters, output):
     # The released weights have kernel 8 (the paper's Table 1 prints 4).
     return dict(name=name, kind="head", filters=filters, kernel=8, stride=2,
                 pad=0, output=output)
+
+
+def _dense_head(name, filters, output):
+    return dict(name=name, kind="head", filters=filters, output=output)
 
 
 SOUNDNET8 = dict(
@@ -51,15 +62,49 @@ SOUNDNET8 = dict(
         _pool("pool5", 4, 4),
         _conv("conv6", 512, 4, 2, 2),
         _conv("conv7", 1024, 4, 2, 2),
-        _head("conv8", 1000, "objects"),
-        _head("conv8_2", 401, "places"),
+        _conv_head("conv8", 1000, "objects"),
+        _conv_head("conv8_2", 401, "places"),
     ),
 )
 
-SPECS = {"soundnet8": SOUNDNET8}
+# SN-F and SN-R share SoundNet's convolutions at 16 kHz, with pool1 and pool2
+# 5 / 5 and pool5 2 / 2 (Table 2 prints 4: corrected), so pool5 runs at 10 Hz.
+_VARIANT_TRUNK = (
+    _conv("conv1", 16, 64, 2, 32),
+    _pool("pool1", 5, 5),
+    _conv("conv2", 32, 32, 2, 16),
+    _pool("pool2", 5, 5),
+    _conv("conv3", 64, 16, 2, 8),
+    _conv("conv4", 128, 8, 2, 4),
+    _conv("conv5", 256, 4, 2, 2),
+    _pool("pool5", 2, 2),
+)
+_VARIANT_HEADS = (_dense_head("output", 1000, "objects"),
+                  _dense_head("output_2", 401, "places"))
 
-# Layers whose outputs are features (post-ReLU for convolutions).
-FEATURE_LAYERS = tuple(row["name"] for row in SOUNDNET8["layers"])
+
+def snf_spec(activation="tanh"):
+    """SN-F (Table 2): three per-frame fully connected layers of 100 units."""
+    fc = tuple(dict(name=f"fc{i}", kind="dense", units=100,
+                    activation=activation) for i in (1, 2, 3))
+    return dict(name="snf", sample_rate=16000,
+                layers=_VARIANT_TRUNK + fc + _VARIANT_HEADS)
+
+
+def snr_spec(cell="gru", batch_norm=True):
+    """SN-R (Table 3): three bidirectional recurrent layers, 100 per direction."""
+    if cell not in ("gru", "lstm"):
+        raise ValueError(f"cell must be 'gru' or 'lstm'. Received: "
+                         f"cell={cell!r}")
+    rnn = tuple(dict(name=f"{cell}{i}", kind="rnn", cell=cell, units=100,
+                     bn=bool(batch_norm)) for i in (1, 2, 3))
+    name = "snr" if cell == "gru" else "snr_lstm"
+    return dict(name=name, sample_rate=16000,
+                layers=_VARIANT_TRUNK + rnn + _VARIANT_HEADS)
+
+
+SPECS = {"soundnet8": SOUNDNET8, "snf": snf_spec(), "snr": snr_spec("gru"),
+         "snr_lstm": snr_spec("lstm")}
 
 
 def get_spec(model):
@@ -72,32 +117,75 @@ def get_spec(model):
     return SPECS[model]
 
 
+def feature_layers(model):
+    """Names of the layers whose outputs are features, in order.
+
+    Convolutions give their post-ReLU output, pools their pooled output,
+    fc layers their activation, recurrent layers their output before
+    (``gru1``) and after (``gru1_bn``) batch norm, heads their logits.
+
+    Example:
+        >>> feature_layers("snr")[-4:]
+        ('gru3', 'gru3_bn', 'output', 'output_2')
+    """
+    names = []
+    for row in get_spec(model)["layers"]:
+        names.append(row["name"])
+        if row["kind"] == "rnn" and row["bn"]:
+            names.append(row["name"] + "_bn")
+    return tuple(names)
+
+
+# SoundNet-8's feature layers (post-ReLU for convolutions).
+FEATURE_LAYERS = feature_layers(SOUNDNET8)
+
+
+def _window(row):
+    """``(kernel, stride, pad)`` of a row along time."""
+    if row["kind"] == "pool":
+        return row["size"], row["stride"], 0
+    if "kernel" in row:
+        return row["kernel"], row["stride"], row.get("pad", 0)
+    return 1, 1, 0
+
+
+def _base_layer(spec, layer):
+    """The spec row a feature layer name belongs to (``gru1_bn`` -> ``gru1``)."""
+    for row in spec["layers"]:
+        if layer == row["name"] or (row["kind"] == "rnn" and row["bn"]
+                                    and layer == row["name"] + "_bn"):
+            return row
+    raise ValueError(f"Unknown layer {layer!r} of model {spec['name']!r}. "
+                     f"Feature layers: {list(feature_layers(spec))}")
+
+
 def geometry(model):
     """Per-layer geometry of ``model`` in input samples.
 
     Returns a dict ``name -> dict(jump, field, offset, channels)`` where frame
     ``i`` of that layer depends on input samples ``[i * jump + offset,
     i * jump + offset + field)`` (``offset`` <= 0 counts the zero padding).
+    Recurrent layers (and everything above them) see the whole input:
+    ``field`` is infinite.
     """
     spec = get_spec(model)
-    jump, field, offset, channels = 1, 1, 0, 1
+    trunk = dict(jump=1, field=1, offset=0, channels=1)
     out = {}
-    trunk = None
     for row in spec["layers"]:
-        if row["kind"] == "head":
-            j, f, o, _ = trunk
-        else:
-            j, f, o = jump, field, offset
-        k = row["kernel"] if row["kind"] in ("conv", "head") else row["size"]
-        pad = row.get("pad", 0)
-        geo = dict(jump=j * row["stride"], field=f + (k - 1) * j,
-                   offset=o - pad * j,
-                   channels=row.get("filters", channels))
+        k, stride, pad = _window(row)
+        j = trunk["jump"]
+        field = (np.inf if row["kind"] == "rnn" else
+                 trunk["field"] + (k - 1) * j)
+        channels = row.get("filters", row.get("units", trunk["channels"]))
+        if row["kind"] == "rnn":
+            channels = 2 * row["units"]
+        geo = dict(jump=j * stride, field=field, offset=trunk["offset"] -
+                   pad * j, channels=channels)
         out[row["name"]] = geo
+        if row["kind"] == "rnn" and row["bn"]:
+            out[row["name"] + "_bn"] = dict(geo)
         if row["kind"] != "head":
-            jump, field, offset, channels = (geo["jump"], geo["field"],
-                                             geo["offset"], geo["channels"])
-            trunk = (jump, field, offset, channels)
+            trunk = geo
     return out
 
 
@@ -109,23 +197,21 @@ def output_length(model, layer, n_samples):
     Example:
         >>> output_length("soundnet8", "conv8", 441000)
         4
+        >>> output_length("snf", "pool5", 320000)
+        200
     """
     spec = get_spec(model)
-    length = n_samples
-    trunk = None
+    target = _base_layer(spec, layer)["name"]
+    trunk = n_samples
     for row in spec["layers"]:
-        if row["kind"] == "head":
-            src = trunk
-        else:
-            src = length
-        k = row["kernel"] if row["kind"] in ("conv", "head") else row["size"]
-        n = src + 2 * row.get("pad", 0) - k
-        out = n // row["stride"] + 1 if src > 0 and n >= 0 else 0
-        if row["name"] == layer:
-            return max(out, 0)
+        k, stride, pad = _window(row)
+        n = trunk + 2 * pad - k
+        out = n // stride + 1 if trunk > 0 and n >= 0 else 0
+        if row["name"] == target:
+            return out
         if row["kind"] != "head":
-            length = trunk = max(out, 0)
-    raise ValueError(f"Unknown layer {layer!r} of model {spec['name']!r}.")
+            trunk = out
+    raise AssertionError("unreachable")
 
 
 def min_samples(model, layer):
@@ -159,9 +245,16 @@ def frame_times(model, layer, n_frames):
         array([-0.0356,  0.0573,  0.1502])
     """
     spec = get_spec(model)
-    geo = geometry(spec)[layer]
+    geo = geometry(spec)[_base_layer(spec, layer)["name"]]
+    # Recurrent layers keep their input's frames: centre on the last
+    # bounded layer's receptive field.
+    field = geo["field"]
+    if not np.isfinite(field):
+        bounded = [g for g in geometry(spec).values()
+                   if np.isfinite(g["field"]) and g["jump"] == geo["jump"]]
+        field = bounded[-1]["field"]
     starts = np.arange(n_frames) * geo["jump"] + geo["offset"]
-    return (starts + geo["field"] / 2.0) / spec["sample_rate"]
+    return (starts + field / 2.0) / spec["sample_rate"]
 
 
 def layer_table(model="soundnet8"):
@@ -169,7 +262,8 @@ def layer_table(model="soundnet8"):
 
     Columns: ``layer, feature_maps, filter_size, subsampling, frame_rate_hz,
     receptive_field_s``. The first row is the input. For pooling layers
-    ``filter_size`` is the pooling window.
+    ``filter_size`` is the pooling window; per-frame layers have none and
+    subsampling 1; recurrent layers have an infinite receptive field.
 
     Example:
         >>> table = layer_table("soundnet8").set_index("layer")
@@ -184,11 +278,14 @@ def layer_table(model="soundnet8"):
                  receptive_field_s=np.nan)]
     for row in spec["layers"]:
         g = geo[row["name"]]
+        k, stride, _ = _window(row)
         rows.append(dict(
             layer=row["name"],
             feature_maps=g["channels"],
-            filter_size=row.get("kernel", row.get("size")),
-            subsampling=row["stride"],
+            filter_size=k if row["kind"] in ("conv", "pool") or "kernel" in row
+            else pd.NA,
+            subsampling=stride if row["kind"] in ("conv", "pool")
+            or "kernel" in row else pd.NA,
             frame_rate_hz=sr / g["jump"],
             receptive_field_s=g["field"] / sr,
         ))
