@@ -15,9 +15,10 @@ def _conv_block(x, row):
     x = layers.Conv1D(row["filters"], row["kernel"], strides=row["stride"],
                       padding="valid", name=name)(x)
     if row["kind"] == "conv":
-        # Torch's running statistics use momentum 0.1, Keras' convention 0.9.
+        # Torch's running statistics use momentum 0.1, Keras' convention 0.9;
+        # synchronized: batch statistics over all replicas under tf.distribute.
         x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=0.9,
-                                      name=f"{name}_bn")(x)
+                                      synchronized=True, name=f"{name}_bn")(x)
         x = layers.ReLU(name=f"{name}_relu")(x)
     return x
 
@@ -30,6 +31,7 @@ def _rnn_block(x, row):
     if row["bn"]:
         # Batch norm over the whole recurrent output, after the recurrence.
         x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=0.9,
+                                      synchronized=True,
                                       name=f"{row['name']}_bn")(x)
     return x
 

@@ -263,16 +263,17 @@ def read_weights(path):
                 for layer in f}
 
 
-def load_into(model, path):
+def load_into(model, path, layers=None):
     """Loads a weight file into ``model``'s layers of the same names.
 
-    Every layer of ``model`` that has weights must be in the file; layers in
-    the file that the model lacks (the top, for a model without it) are
-    ignored. Shapes must match exactly.
+    Every layer of ``model`` that has weights (or every layer named in
+    ``layers``) must be in the file; layers in the file that the model lacks
+    (the top, for a model without it) are ignored. Shapes must match exactly.
     """
     variables = read_weights(path)
     for layer in model.layers:
-        if not layer.weights:
+        if not layer.weights or (layers is not None and
+                                 layer.name not in layers):
             continue
         if layer.name not in variables:
             raise ValueError(f"weights file {path} has no layer "

@@ -1,0 +1,72 @@
+"""Audio files -> 20 s clips for training the SoundNet variants.
+
+A clip is a segment of one file: ``path``, ``start_s``. Clips are cut back to
+back from every file long enough (files shorter than a clip are skipped), and
+split into training and validation clips by file, so that no file feeds both.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+
+
+def list_audio(source):
+    """Audio files from a folder (searched recursively), a list of paths, or a
+    text file listing one path per line.
+
+    Example:
+        >>> list_audio([])
+        []
+    """
+    if isinstance(source, (str, Path)):
+        source = Path(source)
+        if source.is_dir():
+            return sorted(str(p) for p in source.rglob("*")
+                          if p.suffix.lower() in AUDIO_EXTENSIONS)
+        if source.suffix.lower() in AUDIO_EXTENSIONS:
+            return [str(source)]
+        if source.exists():
+            return [line.strip() for line in source.read_text().splitlines()
+                    if line.strip()]
+        raise FileNotFoundError(f"No such folder or file: {source}")
+    return [str(p) for p in source]
+
+
+def plan_clips(files, clip_seconds=20.0, val_clips=1000, val_fraction=0.2,
+               seed=0):
+    """Cuts files into clips and splits them into ``train`` and ``val``.
+
+    Whole files go to validation, in a seeded random order, until it holds
+    ``val_clips`` clips or ``val_fraction`` of all clips, whichever is fewer.
+
+    Returns:
+        A DataFrame with ``clip_id, path, start_s, split``.
+    """
+    rows = []
+    for path in files:
+        try:
+            duration = soundfile.info(path).duration
+        except Exception as err:  # soundfile raises several types
+            raise ValueError(f"{path}: cannot read audio ({err})") from err
+        for k in range(int(duration // clip_seconds)):
+            rows.append(dict(path=str(path), start_s=k * clip_seconds))
+    clips = pd.DataFrame(rows, columns=["path", "start_s"])
+    if clips.empty:
+        raise ValueError(f"no file is at least {clip_seconds} s long")
+    target = min(val_clips, int(val_fraction * len(clips)))
+    order = np.random.default_rng(seed).permutation(
+        sorted(clips.path.unique()))
+    val_files, count = set(), 0
+    counts = clips.path.value_counts()
+    for path in order:
+        if count >= target:
+            break
+        val_files.add(path)
+        count += counts[path]
+    clips["split"] = np.where(clips.path.isin(val_files), "val", "train")
+    clips.insert(0, "clip_id", np.arange(len(clips)))
+    return clips

@@ -1,0 +1,220 @@
+"""Training the variants: targets, pipeline, loss, resume, distribution."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+import soundnet_keras as sk
+from soundnet_keras.clips import plan_clips
+from soundnet_keras.targets import (TargetStore, make_dataset, target_times,
+                                    write_targets)
+from soundnet_keras.training import (DistillConfig, kl_divergence,
+                                     label_frames, train)
+
+CLIP = 10.0  # seconds; 20 s in the paper, shorter here to keep tests fast
+
+
+@pytest.fixture(scope="module")
+def audio_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("audio")
+    rng = np.random.default_rng(0)
+    paths = []
+    for i, seconds in enumerate([25, 21, 23, 31, 8]):
+        t = np.arange(int(seconds * 16000)) / 16000
+        x = 0.2 * np.sin(2 * np.pi * (150 + 90 * i) * t)
+        x += 0.05 * rng.standard_normal(t.size)
+        path = folder / f"f{i}.wav"
+        soundfile.write(path, x, 16000)
+        paths.append(str(path))
+    return paths
+
+
+@pytest.fixture(scope="module")
+def teacher():
+    try:
+        return sk.SoundNet8()
+    except FileNotFoundError:
+        return sk.SoundNet8(weights=None)
+
+
+@pytest.fixture(scope="module")
+def targets(audio_files, teacher, tmp_path_factory):
+    clips = plan_clips(audio_files, clip_seconds=CLIP, val_clips=2)
+    out = tmp_path_factory.mktemp("targets")
+    write_targets(out, clips, clip_seconds=CLIP, teacher=teacher,
+                  shard_size=3, progress=False)
+    return out
+
+
+def test_kl_against_numpy():
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(7), size=(2, 3)).astype(np.float32)
+    p[0, 0] = [0.5, 0.5, 0, 0, 0, 0, 0]  # zeros contribute nothing
+    logits = rng.standard_normal((2, 3, 7)).astype(np.float32)
+    q = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.where(p > 0, p * np.log(p / q), 0).sum(-1)
+    np.testing.assert_allclose(np.asarray(kl_divergence(p, logits)), expected,
+                               rtol=1e-5, atol=1e-6)
+    assert np.allclose(np.asarray(kl_divergence(q, logits)), 0, atol=1e-6)
+
+
+def test_target_times_and_label_frames():
+    assert target_times(20.0).tolist() == [3.0, 8.0, 13.0, 18.0]
+    assert label_frames("snf", 320000, target_times(20.0)) == [30, 80, 130,
+                                                               180]
+    assert target_times(10.0).tolist() == [3.0]
+    with pytest.raises(ValueError, match="too short for the teacher"):
+        target_times(5.0)
+
+
+def test_clips_split_by_file_and_skip_short_files(audio_files):
+    clips = plan_clips(audio_files, clip_seconds=CLIP, val_clips=2)
+    assert len(clips) == 2 + 2 + 2 + 3  # the 8 s file gives none
+    assert not (set(clips[clips.split == "val"].path)
+                & set(clips[clips.split == "train"].path))
+    assert (clips.split == "val").sum() >= 1
+
+
+def test_stored_targets_are_the_teachers(targets, teacher):
+    store = TargetStore(targets)
+    clip = store.clips[store.clips.split == "train"].iloc[3]
+    audio, objects, places = store.get("train", 3)
+    waveform = sk.load_audio(clip.path, 22050)
+    start = int(clip.start_s * 22050)
+    segment = waveform[start:start + int(CLIP * 22050)]
+    expected = teacher(sk.preprocess_input(segment)[None, :, None])
+    np.testing.assert_allclose(objects, np.asarray(expected[0])[0],
+                               atol=1e-6)
+    np.testing.assert_allclose(places, np.asarray(expected[1])[0], atol=1e-6)
+    student = sk.load_audio(clip.path, 16000)
+    start = int(clip.start_s * 16000)
+    np.testing.assert_allclose(audio, student[start:start + 160000],
+                               atol=1 / 32768)
+    assert json.loads((targets / "meta.json").read_text())["counts"] == {
+        "train": 7, "val": 2}
+
+
+def test_user_targets_replace_the_teacher(audio_files, tmp_path):
+    clips = plan_clips(audio_files[:2], clip_seconds=CLIP, val_clips=1)
+    rng = np.random.default_rng(1)
+    objects = rng.dirichlet(np.ones(1000), (len(clips), 1)).astype("float32")
+    places = rng.dirichlet(np.ones(401), (len(clips), 1)).astype("float32")
+    np.savez(tmp_path / "t.npz", objects=objects, places=places)
+    write_targets(tmp_path / "out", clips, clip_seconds=CLIP,
+                  user_targets=tmp_path / "t.npz", progress=False)
+    store = TargetStore(tmp_path / "out")
+    for split in ("train", "val"):
+        for i in range(store.count(split)):
+            clip_id = store.clips[store.clips.split == split].iloc[i].clip_id
+            np.testing.assert_array_equal(store.get(split, i)[1],
+                                          objects[clip_id])
+    np.savez(tmp_path / "bad.npz", objects=objects[:, :, :10], places=places)
+    with pytest.raises(ValueError, match="objects has shape"):
+        write_targets(tmp_path / "x", clips, clip_seconds=CLIP,
+                      user_targets=tmp_path / "bad.npz", progress=False)
+
+
+def test_pipeline_order_depends_only_on_the_counter(targets):
+    store = TargetStore(targets)
+    whole = [b[1][0].numpy() for b in make_dataset(
+        store, "train", batch_size=3, seed=5).take(6)]
+    resumed = [b[1][0].numpy() for b in make_dataset(
+        store, "train", batch_size=3, seed=5, start_example=9).take(3)]
+    for a, b in zip(whole[3:], resumed):
+        np.testing.assert_array_equal(a, b)
+    # Every pass is a permutation of the training clips.
+    seen = np.concatenate([b[:, 0, 0] for b in whole[:7 // 3 + 1]])
+    assert len(whole) == 6 and seen.shape[0] == 9
+
+
+def _run(targets, out, epochs, model="snf"):
+    config = DistillConfig(model=model, epochs=epochs, steps_per_epoch=2,
+                           batch_size=3, lr_patience=1)
+    return train(targets, out, config, verbose=0, log=None)
+
+
+def test_resume_is_exact(targets, tmp_path):
+    full = _run(targets, tmp_path / "full", epochs=3)
+    _run(targets, tmp_path / "cut", epochs=1)
+    resumed = _run(targets, tmp_path / "cut", epochs=3)
+    assert [r["epoch"] for r in resumed] == [1, 2, 3]
+    for a, b in zip(full, resumed):
+        for key in ("train_kl", "val_kl", "lr"):
+            assert a[key] == pytest.approx(b[key], rel=1e-5), key
+    from soundnet_keras.weights import read_weights
+    w_full = read_weights(tmp_path / "full" / "snf.weights.h5")
+    w_cut = read_weights(tmp_path / "cut" / "snf.weights.h5")
+    for layer in w_full:
+        for name in w_full[layer]:
+            np.testing.assert_allclose(w_full[layer][name],
+                                       w_cut[layer][name], rtol=1e-5,
+                                       atol=1e-6)
+    history = json.loads((tmp_path / "cut" / "history.json").read_text())
+    assert history["config"]["model"] == "snf"
+    assert {"command", "commit", "date", "machine"} <= set(
+        history["provenance"])
+    csv = (tmp_path / "cut" / "history.csv").read_text().splitlines()
+    assert csv[0].startswith("epoch,train_kl,val_kl") and len(csv) == 4
+
+
+def test_lr_decays_on_plateau(targets, tmp_path):
+    rows = _run(targets, tmp_path / "r", epochs=4)
+    best, wait, lr = np.inf, 0, 1e-3
+    for row in rows:
+        assert row["lr"] == pytest.approx(lr)
+        if row["val_kl"] < best:
+            best, wait = row["val_kl"], 0
+        else:
+            wait += 1
+            if wait >= 1:
+                lr, wait = lr * 0.9, 0
+
+
+def test_other_config_in_same_folder_is_refused(targets, tmp_path):
+    _run(targets, tmp_path / "r", epochs=1)
+    with pytest.raises(ValueError, match="holds a run with another config"):
+        _run(targets, tmp_path / "r", epochs=1, model="snr")
+
+
+def test_snr_trains(targets, tmp_path):
+    rows = _run(targets, tmp_path / "r", epochs=1, model="snr_lstm")
+    assert np.isfinite(rows[0]["train_kl"])
+    assert (tmp_path / "r" / "snr_lstm.weights.h5").exists()
+
+
+TWO_DEVICES = """
+import json, sys, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration()] * int(sys.argv[3]))
+from soundnet_keras.training import DistillConfig, train, default_strategy
+strategy = default_strategy()
+config = DistillConfig(model="snf", epochs=2, steps_per_epoch=2, batch_size=4)
+rows = train(sys.argv[1], sys.argv[2], config, strategy=strategy, verbose=0,
+             log=None)
+print(json.dumps([strategy.num_replicas_in_sync, rows]))
+"""
+
+
+def test_two_devices_give_the_same_losses(targets, tmp_path):
+    out = {}
+    for devices in (1, 2):
+        result = subprocess.run(
+            [sys.executable, "-c", TWO_DEVICES, str(targets),
+             str(tmp_path / f"d{devices}"), str(devices)],
+            capture_output=True, text=True, env={**os.environ,
+                                                 "TF_CPP_MIN_LOG_LEVEL": "3"})
+        assert result.returncode == 0, result.stderr[-3000:]
+        replicas, rows = json.loads(result.stdout.strip().splitlines()[-1])
+        assert replicas == devices
+        out[devices] = rows
+    for a, b in zip(out[1], out[2]):
+        for key in ("train_kl", "val_kl"):
+            assert a[key] == pytest.approx(b[key], rel=1e-3), key
