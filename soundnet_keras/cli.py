@@ -1,4 +1,5 @@
-"""Command line: ``soundnet-keras {fetch-weights, layers, predict, extract}``.
+"""Command line: ``soundnet-keras {fetch-weights, layers, predict, extract,
+targets, train}``.
 
 Each command calls the same public function the Python API offers.
 """
@@ -83,6 +84,33 @@ def _extract(args):
     return _report(failures)
 
 
+def _targets(args):
+    from .clips import list_audio, plan_clips
+    from .targets import write_targets
+    clips = plan_clips(list_audio(args.audio), clip_seconds=args.clip_seconds,
+                       val_clips=args.val_clips, seed=args.seed)
+    print(f"{len(clips)} clips of {args.clip_seconds:g} s from "
+          f"{clips.path.nunique()} files: "
+          f"{(clips.split == 'train').sum()} train, "
+          f"{(clips.split == 'val').sum()} val", file=sys.stderr)
+    write_targets(args.out, clips, clip_seconds=args.clip_seconds,
+                  user_targets=args.targets_from)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _train(args):
+    from .training import DistillConfig, train
+    config = DistillConfig(
+        model=args.model, activation=args.activation,
+        batch_norm=not args.no_batch_norm, epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
+        learning_rate=args.lr, seed=args.seed,
+        init_from_soundnet8=args.init_from_soundnet8)
+    train(args.targets, args.out, config, verbose=args.verbose)
+    return 0
+
+
 def _report(failures):
     if failures:
         print(f"{len(failures)} file(s) failed:", file=sys.stderr)
@@ -134,6 +162,42 @@ def parser():
                    help="zero-pad audio too short for one frame")
     e.add_argument("--weights", default="soundnet8_flickr", help=weights_help)
     e.set_defaults(run=_extract)
+
+    t = sub.add_parser("targets", help="cut audio into clips and store the "
+                       "teacher's targets for training SN-F / SN-R")
+    t.add_argument("--audio", required=True, metavar="SRC",
+                   help="a folder (searched recursively), an audio file, or "
+                        "a text file listing audio files")
+    t.add_argument("--out", required=True, metavar="DIR")
+    t.add_argument("--clip-seconds", type=float, default=20.0)
+    t.add_argument("--val-clips", type=int, default=1000,
+                   help="validation clips (whole files; at most 20%% of all)")
+    t.add_argument("--targets-from", metavar="NPZ",
+                   help="your own targets (objects (N, 4, 1000), places "
+                        "(N, 4, 401) in clips.csv order) instead of "
+                        "SoundNet-8's")
+    t.add_argument("--seed", type=int, default=0)
+    t.set_defaults(run=_targets)
+
+    r = sub.add_parser("train", help="train SN-F or SN-R on stored targets "
+                       "(resumes a run in the same --out)")
+    r.add_argument("--model", default="snf", choices=("snf", "snr",
+                                                      "snr_lstm"))
+    r.add_argument("--targets", required=True, metavar="DIR")
+    r.add_argument("--out", required=True, metavar="DIR")
+    r.add_argument("--epochs", type=int, default=300)
+    r.add_argument("--steps-per-epoch", type=int, default=160)
+    r.add_argument("--batch-size", type=int, default=64)
+    r.add_argument("--lr", type=float, default=1e-3)
+    r.add_argument("--activation", default="tanh", help="SN-F's fc layers")
+    r.add_argument("--no-batch-norm", action="store_true",
+                   help="SN-R without batch norm after its recurrent layers")
+    r.add_argument("--init-from-soundnet8", action="store_true",
+                   help="start conv1-conv5 from the pretrained SoundNet-8 "
+                        "(an extension; the paper trains from scratch)")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
+    r.set_defaults(run=_train)
     return p
 
 
