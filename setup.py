@@ -22,6 +22,8 @@ setup(
         "matplotlib",
         "tqdm",
         "torchfile",
+        "editdistance",
+        "sed_eval",
     ],
     extras_require={
         "dev": ["pytest", "hypothesis", "psutil", "nbmake"],
