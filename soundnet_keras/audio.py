@@ -86,11 +86,13 @@ def load_audio(path, sample_rate=22050, layer=None, pad=False,
         A 1-D float32 NumPy array.
 
     Example:
-        >>> import tempfile, soundfile
-        >>> path = tempfile.mktemp(suffix=".wav")
-        >>> soundfile.write(path, np.zeros((22050, 2)), 22050)
+        >>> import os, tempfile, soundfile
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(folder.name, "stereo.wav")
+        >>> soundfile.write(path, np.zeros((44100, 2)), 44100)
         >>> load_audio(path).shape
         (22050,)
+        >>> folder.cleanup()
     """
     path = Path(path)
     if not path.exists():
