@@ -7,7 +7,13 @@ GOLDEN := ../shared/golden/railroad_audio.wav
 DEMO_AUDIO ?= $(if $(wildcard $(GOLDEN)),$(GOLDEN),build/demo.wav)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test test-all venv weights benchmark clean
+STANDIN := data/standin
+# Debian packages whose real recordings make the stand-in corpus
+# (sed.data.STANDIN_PACKAGES; a test keeps the two lists equal).
+STANDIN_PACKAGES := openttd-opensfx bucklespring-data asterisk-core-sounds-en-wav asterisk-moh-opsound-wav sound-theme-freedesktop
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: demo test test-all venv weights benchmark clean standin standin-packages
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: setup.py
@@ -36,6 +42,15 @@ test-all: $(WEIGHTS)
 
 benchmark: $(WEIGHTS)
 	$(BIN)/python benchmarks/extraction_speed.py
+
+standin-packages:
+	@dpkg -s $(STANDIN_PACKAGES) >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(STANDIN_PACKAGES)) || \
+	  (echo "Could not install the Debian packages of the stand-in corpus; run:" && \
+	   echo "  sudo apt-get install $(STANDIN_PACKAGES)" && exit 1)
+
+standin: $(VENV)/.installed standin-packages
+	$(BIN)/python -m sed.data standin --out $(STANDIN)
 
 clean:
 	rm -rf $(VENV) build weights/*.h5 weights/soundnet8_*.txt

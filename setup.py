@@ -24,6 +24,7 @@ setup(
         "torchfile",
         "editdistance",
         "sed_eval",
+        "scipy",
     ],
     extras_require={
         "dev": ["pytest", "hypothesis", "psutil", "nbmake"],

@@ -1,0 +1,136 @@
+"""Feature extraction over a corpus: time, times real time, cache size.
+
+For each feature kind (default ``lowlevel`` and ``soundnet8:conv5``) into an
+empty cache: the set-up (building the network, or fitting the low-level PCA
+on the training split), extracting and caching every recording (cold), and
+reading everything back from the cache (warm); then the cache's size on disk.
+
+Run: ``python benchmarks/feature_extraction.py [CORPUS_DIR]``. Without a
+corpus directory it builds the default corpus
+(``sed.data.make_default_corpus``, ``--minutes``) in a temporary folder. Writes
+``benchmarks/results/feature_extraction.json`` (with provenance) and prints a
+Markdown table.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).parent))
+
+import soundfile  # noqa: E402
+
+from provenance import provenance  # noqa: E402
+from sed.cache import FeatureCache  # noqa: E402
+from sed.features import SPLITS, _corpus_paths, make_extractor  # noqa: E402
+
+OUT = Path(__file__).parent / "results" / "feature_extraction.json"
+
+
+def _corpus(args, workdir):
+    from sed.data import load_corpus
+    if args.corpus:
+        return load_corpus(args.corpus), dict(path=str(args.corpus)), None
+    from sed.data import make_default_corpus
+    root = Path(workdir) / "corpus"
+    start = time.perf_counter()
+    make_default_corpus(root, minutes=args.minutes, seed=0)
+    built = time.perf_counter() - start
+    return (load_corpus(root),
+            dict(path=None, built_with=f"make_default_corpus(minutes="
+                 f"{args.minutes}, seed=0)"), built)
+
+
+def measure(corpus, kind, cache_root):
+    """Set-up, cold and warm times and the cache size of one kind."""
+    paths = _corpus_paths(corpus, None)
+    train = _corpus_paths(corpus, "train")
+    seconds = sum(soundfile.info(str(p)).duration for p in paths)
+    cache = FeatureCache(cache_root)
+    start = time.perf_counter()
+    extractor = make_extractor(kind, fit_paths=train, cache=cache)
+    setup = time.perf_counter() - start
+    start = time.perf_counter()
+    values = cache.features(extractor, paths, progress=True)
+    cold = time.perf_counter() - start
+    warm_cache = FeatureCache(cache_root)
+    start = time.perf_counter()
+    warm_cache.features(extractor, paths, progress=False)
+    warm = time.perf_counter() - start
+    assert warm_cache.misses == 0, "the warm run recomputed features"
+    size = cache.size_bytes()
+    frames = sum(len(v) for v, _ in values)
+    return dict(kind=kind, recordings=len(paths), audio_s=round(seconds, 1),
+                dims=int(values[0][0].shape[1]),
+                frame_rate_hz=round(frames / seconds, 3),
+                setup_s=round(setup, 3), cold_s=round(cold, 3),
+                x_real_time=round(seconds / cold, 1),
+                warm_s=round(warm, 3),
+                cache_mb=round(size / 2**20, 2),
+                cache_mb_per_audio_hour=round(size / 2**20 / seconds * 3600,
+                                              1))
+
+
+def table(rows):
+    head = ("| kind | recordings | audio (s) | dims | frame rate (Hz) | "
+            "set-up (s) | extract + cache (s) | x real time | read cache (s) "
+            "| cache (MB) | MB per audio hour |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines = [f"| {r['kind']} | {r['recordings']} | {r['audio_s']:,.0f} | "
+             f"{r['dims']} | {r['frame_rate_hz']:.2f} | {r['setup_s']:.2f} | "
+             f"{r['cold_s']:.2f} | {r['x_real_time']:,.0f} | "
+             f"{r['warm_s']:.2f} | {r['cache_mb']:.1f} | "
+             f"{r['cache_mb_per_audio_hour']:.1f} |" for r in rows]
+    return "\n".join([head] + lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("corpus", nargs="?", type=Path,
+                        help="a corpus folder (default: build the default "
+                             "corpus in a temporary folder)")
+    parser.add_argument("--minutes", type=float, default=10,
+                        help="size of the default corpus (default 10)")
+    parser.add_argument("--kinds", nargs="+",
+                        default=["lowlevel", "soundnet8:conv5"])
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    workdir = tempfile.mkdtemp(prefix="feature_bench_")
+    try:
+        corpus, source, built = _corpus(args, workdir)
+        splits = {s: len(corpus.files(s)) for s in SPLITS}
+        rows = []
+        for kind in args.kinds:
+            cache_root = Path(workdir) / "cache" / kind.replace(":", "_")
+            rows.append(measure(corpus, kind, cache_root))
+            print(table(rows[-1:]).splitlines()[-1], flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    result = dict(provenance=provenance(),
+                  corpus=dict(source, recordings_per_split=splits,
+                              build_s=None if built is None
+                              else round(built, 2)),
+                  notes="cold = extract every recording into an empty cache "
+                        "(set-up excluded: network build or low-level PCA "
+                        "fit on the train split; for networks cold includes "
+                        "tracing the graph on the first recordings); warm = "
+                        "read it all back; x real time = audio seconds / "
+                        "cold seconds; audio hashing (sha256) is included",
+                  rows=rows)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    os.replace(tmp, args.out)
+    print()
+    print(table(rows))
+    print(f"\nwritten {args.out}")
+
+
+if __name__ == "__main__":
+    main()
