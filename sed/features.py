@@ -510,7 +510,7 @@ def _build_network(prefix, weights, include_top):
 
 #: Model spec and default weights of each network kind.
 NETWORKS = {"soundnet8": ("soundnet8", "soundnet8_flickr"),
-            "snf": ("snf", None), "snr": ("snr", None)}
+            "snf": ("snf", "snf_standin"), "snr": ("snr", "snr_standin")}
 
 
 class SoundNetFeatures:
@@ -528,8 +528,8 @@ class SoundNetFeatures:
         weights: a preset name, the path to a ``.weights.h5`` file, or None
             (random initialisation, hashed by value: a new random network
             each time, so nothing cached is reused); :data:`DEFAULT` is
-            SoundNet-8's released weights (SN-F and SN-R have no default
-            yet).
+            SoundNet-8's released weights, and for SN-F and SN-R the
+            project's distilled ``snf_standin`` and ``snr_standin``.
 
     Example:
         >>> import tempfile, soundfile

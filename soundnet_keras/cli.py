@@ -106,7 +106,7 @@ def _train(args):
         batch_norm=not args.no_batch_norm, epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
         learning_rate=args.lr, seed=args.seed,
-        init_from_soundnet8=args.init_from_soundnet8)
+        init_from_soundnet8=args.init_from_soundnet8, clipnorm=args.clipnorm)
     train(args.targets, args.out, config, verbose=args.verbose)
     return 0
 
@@ -195,6 +195,9 @@ def parser():
     r.add_argument("--init-from-soundnet8", action="store_true",
                    help="start conv1-conv5 from the pretrained SoundNet-8 "
                         "(an extension; the paper trains from scratch)")
+    r.add_argument("--clipnorm", type=float, default=None,
+                   help="clip each gradient's norm (a deviation; the paper "
+                        "does not clip)")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
     r.set_defaults(run=_train)

@@ -47,6 +47,7 @@ class DistillConfig:
     lr_patience: int = 5
     seed: int = 0
     init_from_soundnet8: bool = False  # extension: conv1-conv5 from SoundNet-8
+    clipnorm: float = None          # deviation: gradient-norm clipping
 
 
 def kl_divergence(p_true, logits):
@@ -235,7 +236,8 @@ def train(targets_dir, out_dir, config=None, strategy=None, verbose=1,
         clip = int(store.meta["clip_seconds"] * store.meta["student_rate"])
         frames = label_frames(config.model, clip, store.target_times)
         model = distillation_model(student, frames)
-        optimizer = keras.optimizers.Adam(config.learning_rate)
+        optimizer = keras.optimizers.Adam(config.learning_rate,
+                                          clipnorm=config.clipnorm)
         model.compile(optimizer=optimizer, loss=[kl_divergence] * 2,
                       metrics=[[agreement], [agreement]])
         if config.init_from_soundnet8:

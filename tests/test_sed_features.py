@@ -104,9 +104,12 @@ def test_parse_kind_defaults_and_errors():
         F.parse_kind("lowlevel:conv5")
 
 
-def test_variant_kinds_need_weights():
-    with pytest.raises(ValueError, match="no pretrained preset yet"):
-        F.make_extractor("snf:pool5")
+def test_variant_kinds_default_to_the_distilled_presets():
+    from soundnet_keras.weights import recorded_sha256
+    extractor = F.make_extractor("snf:fc1")
+    assert extractor.weights_sha256 == recorded_sha256(
+        "snf_standin.weights.h5")
+    assert extractor.sample_rate == 16000
 
 
 # --------------------------------------------------------------------------

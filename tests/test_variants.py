@@ -98,3 +98,17 @@ def test_extract_features_of_variant_layers(factory, layer, dim):
     whole, _ = sk.extract_features(waveform, 16000, layer, model=model,
                                    chunk_seconds=100.0)
     np.testing.assert_allclose(values, whole, atol=1e-5)
+
+
+@pytest.mark.parametrize("factory,preset,layer", [
+    (sk.SoundNetF, "snf_standin", "fc3"), (sk.SoundNetR, "snr_standin",
+                                           "gru3_bn")])
+def test_distilled_presets_load(factory, preset,
+                                layer):
+    # The committed weights load through their checksum and give finite,
+    # non-constant features.
+    model = factory(weights=preset)
+    rng = np.random.default_rng(0)
+    waveform = (0.1 * rng.standard_normal(16000 * 5)).astype(np.float32)
+    values, _ = sk.extract_features(waveform, 16000, layer, model=model)
+    assert np.all(np.isfinite(values)) and values.std() > 0
