@@ -257,3 +257,30 @@ def make_dataset(store, split, batch_size=64, shuffle=True, seed=0,
 
     ds = ds.map(mapped, num_parallel_calls=2, deterministic=True)
     return ds.batch(batch_size, drop_remainder=repeat).prefetch(1)
+
+
+def prior_baseline(store, split="val"):
+    """KL and top-1 agreement of the best constant student on ``split``.
+
+    The constant is the mean training target of each head: a student must
+    beat this to have learned anything beyond the teacher's prior.
+
+    Returns:
+        ``dict(kl, objects_kl, places_kl, objects_agreement,
+        places_agreement)``.
+    """
+    def heads(name):
+        return [np.stack([store.get(name, i)[k] for i in
+                          range(store.count(name))]) for k in (1, 2)]
+
+    out = {}
+    for key, train, held in zip(("objects", "places"), heads("train"),
+                                heads(split)):
+        prior = train.reshape(-1, train.shape[-1]).mean(0)
+        safe = np.maximum(held, 1e-30)
+        kl = np.where(held > 0, held * np.log(safe / prior), 0).sum(-1)
+        out[f"{key}_kl"] = float(kl.mean())
+        out[f"{key}_agreement"] = float(
+            (held.argmax(-1) == prior.argmax()).mean())
+    out["kl"] = out["objects_kl"] + out["places_kl"]
+    return out

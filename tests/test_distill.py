@@ -218,3 +218,18 @@ def test_two_devices_give_the_same_losses(targets, tmp_path):
     for a, b in zip(out[1], out[2]):
         for key in ("train_kl", "val_kl"):
             assert a[key] == pytest.approx(b[key], rel=1e-3), key
+
+
+def test_prior_baseline_against_direct_computation(targets):
+    from soundnet_keras.targets import prior_baseline
+    store = TargetStore(targets)
+    base = prior_baseline(store)
+    train = np.stack([store.get("train", i)[2] for i in range(7)])
+    val = np.stack([store.get("val", i)[2] for i in range(2)])
+    prior = train.reshape(-1, 401).mean(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(val > 0, val * np.log(val / prior), 0)
+    expected = float(np.mean(terms.sum(-1)))
+    assert base["places_kl"] == pytest.approx(expected, rel=1e-4)
+    assert base["kl"] == pytest.approx(base["objects_kl"] + expected,
+                                       rel=1e-4)
