@@ -25,11 +25,13 @@ setup(
         "editdistance",
         "sed_eval",
         "scipy",
+        "pyyaml",
     ],
     extras_require={
         "dev": ["pytest", "hypothesis", "psutil", "nbmake"],
     },
     entry_points={
-        "console_scripts": ["soundnet-keras=soundnet_keras.cli:main"],
+        "console_scripts": ["soundnet-keras=soundnet_keras.cli:main",
+                            "sed=sed.cli:main"],
     },
 )

@@ -1,0 +1,146 @@
+"""Command line: ``sed {train, evaluate, detect}``.
+
+::
+
+    sed train --config sed/configs/demo.yaml [--epochs N] [--out DIR]
+    sed evaluate --model RUN_DIR --corpus DIR [--splits val test] [--json FILE]
+    sed detect FILE... --model RUN_DIR [--tsv]
+
+``python -m sed`` is the same program. Each command calls a public function:
+:func:`sed.train.train`, :func:`sed.decode.evaluate_detector`,
+:meth:`sed.decode.Detector.detect`. Exit status: 0 on success, 1 when some
+input file failed (``detect``) or training diverged, 2 on a usage or input
+error.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _log(message):
+    print(message, flush=True)
+
+
+def _train(args):
+    from .train import TrainingDiverged, load_config, train
+    config = load_config(args.config)
+    for key in ("epochs", "corpus", "out"):
+        value = getattr(args, key)
+        if value is not None:
+            config["training"][key] = value
+    if args.no_progress:
+        config["training"]["progress"] = False
+    try:
+        rows = train(config, log=_log)
+    except TrainingDiverged as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if rows:
+        last = rows[-1]
+        print(f"done: {len(rows)} epochs in {config['training']['out']}; "
+              f"final val TER {_fmt(last['val_ter'])}, test TER "
+              f"{_fmt(last['test_ter'])}")
+    return 0
+
+
+def _fmt(value):
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _evaluate(args):
+    import pandas as pd
+    from .data import load_corpus
+    from .decode import evaluate_detector, load_detector
+    detector = load_detector(args.model)
+    corpus = load_corpus(args.corpus)
+    table = evaluate_detector(detector, corpus, args.splits,
+                              cache_dir=args.cache_dir,
+                              progress=not args.no_progress)
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(table.to_string(index=False, float_format=lambda v:
+                              f"{v:.3f}"))
+    if args.json:
+        Path(args.json).write_text(table.to_json(orient="records",
+                                                 indent=2) + "\n")
+    return 0
+
+
+def _detect(args):
+    import pandas as pd
+    from .decode import load_detector
+    detector = load_detector(args.model)
+    found, failures = [], []
+    for path in args.files:
+        try:
+            found.append(detector.detect(path))
+        except (OSError, ValueError, RuntimeError) as err:
+            failures.append(path)
+            print(f"error: {path}: {err}", file=sys.stderr)
+    events = pd.concat(found, ignore_index=True) if found else \
+        pd.DataFrame(columns=["filename", "onset", "offset", "event_label"])
+    if args.tsv:
+        events.to_csv(sys.stdout, sep="\t", index=False, lineterminator="\n",
+                      float_format="%.3f")
+    elif events.empty:
+        print("no events detected")
+    else:
+        print(events.to_string(index=False, float_format=lambda v:
+                               f"{v:.2f}"))
+    return 1 if failures else 0
+
+
+def parser():
+    """The argument parser of ``sed``."""
+    top = argparse.ArgumentParser(
+        prog="sed", description="The CTC-RNN sound event detector of Wang & "
+        "Metze (Interspeech 2017).")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("train", help="train a CTC-RNN from a YAML "
+                            "config (resumes in an existing run folder)")
+    p.add_argument("--config", required=True, help="YAML file with sections "
+                   "net, opt, feats, training")
+    p.add_argument("--epochs", type=int, help="override training.epochs")
+    p.add_argument("--corpus", help="override training.corpus")
+    p.add_argument("--out", help="override training.out (the run folder)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (one line per epoch stays)")
+    p.set_defaults(run=_train)
+
+    p = commands.add_parser("evaluate", help="token error rate and event "
+                            "metrics of a trained run on a corpus")
+    p.add_argument("--model", required=True, help="the run folder")
+    p.add_argument("--corpus", required=True, help="the corpus folder")
+    p.add_argument("--splits", nargs="+", default=["train", "val", "test"])
+    p.add_argument("--cache-dir", help="feature cache (default "
+                   "CORPUS/features)")
+    p.add_argument("--json", help="also write the table to this JSON file")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_evaluate)
+
+    p = commands.add_parser("detect", help="detect events in audio files")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--model", required=True, help="the run folder")
+    p.add_argument("--tsv", action="store_true", help="write DCASE TSV "
+                   "(filename, onset, offset, event_label) to stdout")
+    p.set_defaults(run=_detect)
+    return top
+
+
+def main(argv=None):
+    """Runs ``sed`` with ``argv`` (default ``sys.argv[1:]``); returns the
+    exit status."""
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (OSError, ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

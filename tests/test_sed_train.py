@@ -1,0 +1,297 @@
+"""Training the CTC-RNN: chunks, loss, schedule, resume, divergence, CLI."""
+
+import json
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+from sed.ctc import ctc_loss
+from sed.model import CTCRNN
+from sed.train import (PAPER, Recording, TrainingDiverged, _update_schedule,
+                       batch_order, chunk_recordings, feasible_chunks, fit,
+                       frame_loss, load_config, make_batch, make_recording,
+                       resolve_config)
+
+CLASSES = ["a", "b"]
+
+# The recipe, small and fast: 8 units, 40-frame chunks, 3 chunks a batch.
+TINY = {"net": {"units": 8},
+        "training": {"epochs": 1, "batch_size": 3, "chunk_frames": 40,
+                     "tolerance": 10, "seed": 0, "progress": False}}
+
+
+def tiny_data(n=4, frames=90, dim=4, seed=0):
+    """Recordings whose features show which class is active, plus noise."""
+    rng = np.random.default_rng(seed)
+    times = (np.arange(frames) + 0.5) / 10
+    out = []
+    for i in range(n):
+        events = []
+        for k, label in enumerate(CLASSES):
+            onset = rng.uniform(0.5, 5.0)
+            events.append((label, onset, onset + rng.uniform(1.0, 3.0)))
+        features = 0.3 * rng.standard_normal((frames, dim))
+        for k, (label, onset, offset) in enumerate(events):
+            features[(times >= onset) & (times < offset), k] += 2.0
+        out.append(make_recording(features, times, events, CLASSES,
+                                  f"r{i}.wav"))
+    return out
+
+
+def tiny_model(seed=0):
+    keras.utils.set_random_seed(seed)
+    return CTCRNN(len(CLASSES), units=8, input_dim=4, activation="tanh")
+
+
+def mean_loss(model, recordings, config):
+    """The training loss over all chunks, without an update."""
+    tr = resolve_config(config)["training"]
+    chunks = chunk_recordings(recordings, tr["chunk_frames"])
+    batch = make_batch(recordings, chunks, tr["chunk_frames"])
+    mask = tf.sequence_mask(batch["lengths"], tr["chunk_frames"])
+    logits = model(batch["features"], mask=mask)
+    return float(frame_loss(logits, batch["lengths"], batch["labels"],
+                            batch["label_length"], batch["label_frames"],
+                            tr["tolerance"]))
+
+
+def test_chunks_rebase_tokens_and_mask_the_short_last_chunk():
+    rec = Recording(np.arange(23 * 2, dtype="float32").reshape(23, 2) + 1,
+                    np.arange(23) / 10, np.array([1, 2, 3, 4]),
+                    np.array([2, 9, 10, 22]))
+    chunks = chunk_recordings([rec], chunk_frames=10)
+    assert [(c.start, c.length) for c in chunks] == [(0, 10), (10, 10),
+                                                     (20, 3)]
+    assert [c.tokens.tolist() for c in chunks] == [[1, 2], [3], [4]]
+    assert [c.frames.tolist() for c in chunks] == [[2, 9], [0], [2]]
+    batch = make_batch([rec], chunks, chunk_frames=10, batch_size=5)
+    assert batch["features"].shape == (5, 10, 2)
+    assert batch["lengths"].tolist() == [10, 10, 3, 0, 0]
+    np.testing.assert_array_equal(batch["features"][2, :3], rec.features[20:])
+    assert not batch["features"][2, 3:].any() and not batch["features"][
+        3:].any()
+    assert batch["label_length"].tolist() == [2, 1, 1, 0, 0]
+    assert batch["labels"][0, :2].tolist() == [1, 2]
+    assert batch["label_frames"][2, 0] == 2
+    assert batch["labels"].shape[1] % 8 == 0
+
+
+def test_batch_order_depends_only_on_seed_and_epoch():
+    first = batch_order(23, 5, seed=3, epoch=4)
+    assert [len(b) for b in first] == [5, 5, 5, 5, 3]
+    assert sorted(np.concatenate(first).tolist()) == list(range(23))
+    again = batch_order(23, 5, seed=3, epoch=4)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    other = np.concatenate(batch_order(23, 5, seed=3, epoch=5))
+    assert not np.array_equal(np.concatenate(first), other)
+
+
+def test_frame_loss_is_summed_nll_over_valid_frames():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(3, 12, 5)).astype("float32")
+    lengths = [12, 7, 3]
+    labels = np.array([[1, 2, 3], [4, 1, 0], [2, 0, 0]], np.int32)
+    label_length = [3, 2, 1]
+    frames = np.array([[2, 5, 9], [1, 4, 0], [1, 0, 0]], np.int32)
+    loss = float(frame_loss(logits, lengths, labels, label_length, frames, 2))
+    direct = sum(float(ctc_loss(labels[b:b + 1, :n], logits[b:b + 1, :t],
+                                [n], [t], frames[b:b + 1, :n], 2)[0])
+                 for b, (t, n) in enumerate(zip(lengths, label_length)))
+    np.testing.assert_allclose(loss, direct / 22, rtol=1e-5)
+    # without hinting, against TensorFlow's own CTC
+    reference = tf.nn.ctc_loss(labels, logits, label_length, lengths,
+                               logits_time_major=False, blank_index=0)
+    np.testing.assert_allclose(
+        float(frame_loss(logits, lengths, labels, label_length)),
+        float(tf.reduce_sum(reference)) / 22, rtol=1e-5)
+    # a sequence of weight 0 counts neither in the sum nor in the frames
+    weighted = frame_loss(logits, lengths, labels, label_length, frames, 2,
+                          weights=[1, 0, 1])
+    kept = sum(float(ctc_loss(labels[b:b + 1, :n], logits[b:b + 1, :t],
+                              [n], [t], frames[b:b + 1, :n], 2)[0])
+               for b, (t, n) in enumerate(zip(lengths, label_length))
+               if b != 1)
+    np.testing.assert_allclose(float(weighted), kept / 15, rtol=1e-5)
+
+
+def test_infeasible_chunks_are_found():
+    recs = [Recording(np.zeros((6, 1), "float32"), np.arange(6) / 10,
+                      np.array([1, 2, 1, 2]), np.array([0, 1, 1, 2])),
+            Recording(np.zeros((6, 1), "float32"), np.arange(6) / 10,
+                      np.array([1, 2]), np.array([0, 5]))]
+    chunks = chunk_recordings(recs, chunk_frames=3)
+    # chunk 0 holds four tokens (and two blanks they need) in three frames
+    assert [len(c.tokens) for c in chunks] == [4, 0, 1, 1]
+    assert feasible_chunks(chunks, 1, 5, 3).tolist() == [False, True, True,
+                                                         True]
+    # hinting: a token at frame 2 with tolerance 0 must sit at frame 2
+    assert feasible_chunks(chunks, 0, 5, 3).tolist() == [False, True, True,
+                                                         True]
+
+
+def test_config_defaults_and_errors(tmp_path):
+    cfg = resolve_config()
+    assert cfg["opt"]["momentum"] == 0.9 and cfg["opt"]["nesterov"] and \
+        cfg["opt"]["lr_factor"] == 0.8 and cfg["opt"]["lr_patience"] == 5
+    assert cfg["training"]["batch_size"] == 5 and \
+        cfg["training"]["chunk_frames"] == 500 and \
+        cfg["training"]["tolerance"] == 10 and cfg["training"]["epochs"] == 200
+    assert cfg["net"]["units"] == 400 and cfg["opt"]["learning_rate"] == 3.0
+    assert cfg["net"]["relu_max"] is None
+    # the documented deviations, and only those
+    differ = {(section, key): (PAPER[section][key], cfg[section][key])
+              for section in PAPER for key in PAPER[section]}
+    assert differ == {("net", "activation"): ("relu", "tanh"),
+                      ("opt", "clipnorm"): (None, 1.0)}
+    with pytest.raises(ValueError, match="Unknown config section 'optim'"):
+        resolve_config({"optim": {}})
+    path = tmp_path / "c.yaml"
+    path.write_text("opt:\n  learning_rate: 0.5\nfeats:\n  kind: lowlevel\n")
+    cfg = load_config(path)
+    assert cfg["opt"]["learning_rate"] == 0.5 and cfg["feats"]["kind"] == \
+        "lowlevel" and cfg["opt"]["momentum"] == 0.9
+
+
+@pytest.mark.parametrize("name", ["lowlevel", "soundnet8_conv5", "demo"])
+def test_example_configs(name):
+    path = Path(__file__).parent.parent / "sed" / "configs" / f"{name}.yaml"
+    cfg = load_config(path)
+    assert cfg["training"]["corpus"] and cfg["training"]["out"]
+    if name != "demo":   # the recipe, in full
+        assert cfg == resolve_config({"feats": cfg["feats"], "training": {
+            "corpus": cfg["training"]["corpus"],
+            "out": cfg["training"]["out"]}})
+
+
+def test_lr_decays_after_five_epochs_without_improvement():
+    opt = {"lr_factor": 0.8, "lr_patience": 5}
+    state = dict(lr=3.0, best=None, wait=0)
+    lrs = []
+    for ter in [0.9, 0.8, 0.8, 0.85, 0.8, 0.81, 0.8, 0.7, 0.7]:
+        lrs.append(state["lr"])
+        _update_schedule(state, ter, opt)
+    # no strict improvement on 0.8 in epochs 3-7: epoch 8 runs at 3.0 x 0.8
+    assert lrs == [3.0] * 7 + [pytest.approx(2.4)] * 2
+    assert state["best"] == 0.7 and state["wait"] == 1
+    _update_schedule(state, None, opt)     # no validation TER: no change
+    assert state["wait"] == 1
+
+
+@pytest.fixture(scope="module")
+def one_epoch(tmp_path_factory):
+    """A run folder after one epoch of training on tiny data."""
+    data = {"train": tiny_data(), "val": tiny_data(2, seed=1)}
+    run = tmp_path_factory.mktemp("one") / "run"
+    model = tiny_model()
+    before = mean_loss(model, data["train"], TINY)
+    rows = fit(model, data, run, TINY, log=None)
+    return dict(data=data, run=run, rows=rows, before=before,
+                after=mean_loss(model, data["train"], TINY))
+
+
+def test_one_epoch_reduces_the_loss(one_epoch):
+    assert one_epoch["after"] < one_epoch["before"]
+    rows, run = one_epoch["rows"], one_epoch["run"]
+    assert len(rows) == 1 and rows[0]["steps"] == 4   # 12 chunks / 3
+    assert 0 <= rows[0]["val_ter"] and rows[0]["test_ter"] is None
+    assert (run / "model.weights.h5").is_file()
+    history = json.loads((run / "history.json").read_text())
+    assert history["config"]["net"]["units"] == 8
+    assert set(history["provenance"]) >= {"command", "commit", "date",
+                                          "machine"}
+    csv = pd.read_csv(run / "history.csv")
+    assert list(csv.columns[:5]) == ["epoch", "train_loss", "train_ter",
+                                     "val_ter", "test_ter"]
+
+
+def test_resumed_run_equals_uninterrupted_run(one_epoch, tmp_path):
+    data = one_epoch["data"]
+    two = {**TINY, "training": {**TINY["training"], "epochs": 2}}
+    straight = tiny_model()
+    rows = fit(straight, data, tmp_path / "a", two, log=None)
+    shutil.copytree(one_epoch["run"], tmp_path / "b")   # stopped after 1
+    resumed = tiny_model(seed=7)      # another init: the checkpoint wins
+    messages = []
+    rows_b = fit(resumed, data, tmp_path / "b", two, log=messages.append)
+    assert any("Resuming" in m for m in messages)
+    for a, b in zip(straight.get_weights(), resumed.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    keys = ["epoch", "train_loss", "train_ter", "val_ter", "lr",
+            "grad_norm_mean"]
+    assert [[r[k] for k in keys] for r in rows] == \
+        [[r[k] for k in keys] for r in rows_b]
+    with pytest.raises(ValueError, match="another config"):
+        other = {**two, "opt": {"learning_rate": 0.2}}
+        fit(tiny_model(), data, tmp_path / "b", other, log=None)
+
+
+def test_non_finite_loss_stops_and_keeps_the_checkpoint(one_epoch, tmp_path):
+    data = one_epoch["data"]
+    run = tmp_path / "run"
+    shutil.copytree(one_epoch["run"], run)
+    saved = (run / "checkpoint" / "model.weights.h5").read_bytes()
+    broken = [r._replace(features=r.features * np.nan) for r in data["train"]]
+    two = {**TINY, "training": {**TINY["training"], "epochs": 2}}
+    with pytest.raises(TrainingDiverged, match="epoch 2, step 1.*after "
+                       "epoch 1 is kept"):
+        fit(tiny_model(), {**data, "train": broken}, run, two, log=None)
+    assert json.loads((run / "checkpoint" / "state.json").read_text())[
+        "epoch"] == 1
+    assert (run / "checkpoint" / "model.weights.h5").read_bytes() == saved
+    history = json.loads((run / "history.json").read_text())
+    assert len(history["epochs"]) == 1 and "diverged" in history["stopped"]
+
+
+# --------------------------------------------------------------------------
+# The command line on the default corpus.
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    data = pytest.importorskip("sed.data", reason="sed.data is not there yet")
+    return data.make_default_corpus(tmp_path_factory.mktemp("corpus"),
+                                    minutes=1, seed=0)
+
+
+def test_cli_train_evaluate_detect(corpus, tmp_path, capsys):
+    from sed.cli import main
+    run = tmp_path / "run"
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "net: {units: 8}\n"
+        "feats: {kind: lowlevel}\n"
+        f"training: {{corpus: {corpus.root}, out: {run}, epochs: 2, "
+        "chunk_frames: 100}\n")
+    assert main(["train", "--config", str(config), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "epoch 1/2" in out and "epoch 2/2" in out and "done" in out
+    for name in ("config.yaml", "detector.json", "history.json",
+                 "history.csv", "model.weights.h5",
+                 "features/normaliser.npz", "features/lowlevel_pca.npz",
+                 "checkpoint/state.json"):
+        assert (run / name).is_file(), name
+    assert len(json.loads((run / "history.json").read_text())["epochs"]) == 2
+
+    report = tmp_path / "eval.json"
+    assert main(["evaluate", "--model", str(run), "--corpus",
+                 str(corpus.root), "--json", str(report),
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "ter" in out and "event_f1" in out
+    table = json.loads(report.read_text())
+    assert [r["split"] for r in table] == ["train", "val", "test"]
+    assert all(r["reference_tokens"] > 0 for r in table)
+
+    wav = str(corpus.audio_path(corpus.files("test")[0]))
+    assert main(["detect", wav, "--model", str(run), "--tsv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "filename\tonset\toffset\tevent_label"
+    assert main(["detect", wav, "missing.wav", "--model", str(run)]) == 1
+    captured = capsys.readouterr()
+    assert "missing.wav" in captured.err
+    assert main(["evaluate", "--model", str(tmp_path), "--corpus",
+                 str(corpus.root)]) == 2
