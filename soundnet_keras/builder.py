@@ -26,7 +26,8 @@ def _conv_block(x, row):
 def _rnn_block(x, row):
     cell = {"gru": layers.GRU, "lstm": layers.LSTM}[row["cell"]]
     x = layers.Bidirectional(
-        cell(row["units"], activation="relu", return_sequences=True),
+        cell(row["units"], activation=row.get("activation", "relu"),
+             return_sequences=True),
         merge_mode="concat", name=row["name"])(x)
     if row["bn"]:
         # Batch norm over the whole recurrent output, after the recurrence.

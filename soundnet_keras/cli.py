@@ -106,7 +106,8 @@ def _train(args):
         batch_norm=not args.no_batch_norm, epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
         learning_rate=args.lr, seed=args.seed,
-        init_from_soundnet8=args.init_from_soundnet8, clipnorm=args.clipnorm)
+        init_from_soundnet8=args.init_from_soundnet8, clipnorm=args.clipnorm,
+        rnn_activation=args.rnn_activation)
     train(args.targets, args.out, config, verbose=args.verbose)
     return 0
 
@@ -190,6 +191,8 @@ def parser():
     r.add_argument("--batch-size", type=int, default=64)
     r.add_argument("--lr", type=float, default=1e-3)
     r.add_argument("--activation", default="tanh", help="SN-F's fc layers")
+    r.add_argument("--rnn-activation", default="relu",
+                   help="SN-R's recurrent cells (the paper: relu)")
     r.add_argument("--no-batch-norm", action="store_true",
                    help="SN-R without batch norm after its recurrent layers")
     r.add_argument("--init-from-soundnet8", action="store_true",

@@ -91,13 +91,14 @@ def snf_spec(activation="tanh"):
                 layers=_VARIANT_TRUNK + fc + _VARIANT_HEADS)
 
 
-def snr_spec(cell="gru", batch_norm=True):
+def snr_spec(cell="gru", batch_norm=True, activation="relu"):
     """SN-R (Table 3): three bidirectional recurrent layers, 100 per direction."""
     if cell not in ("gru", "lstm"):
         raise ValueError(f"cell must be 'gru' or 'lstm'. Received: "
                          f"cell={cell!r}")
     rnn = tuple(dict(name=f"{cell}{i}", kind="rnn", cell=cell, units=100,
-                     bn=bool(batch_norm)) for i in (1, 2, 3))
+                     activation=activation, bn=bool(batch_norm))
+                for i in (1, 2, 3))
     name = "snr" if cell == "gru" else "snr_lstm"
     return dict(name=name, sample_rate=16000,
                 layers=_VARIANT_TRUNK + rnn + _VARIANT_HEADS)

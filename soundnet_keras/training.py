@@ -48,6 +48,7 @@ class DistillConfig:
     seed: int = 0
     init_from_soundnet8: bool = False  # extension: conv1-conv5 from SoundNet-8
     clipnorm: float = None          # deviation: gradient-norm clipping
+    rnn_activation: str = "relu"    # SN-R's recurrent cells (the paper: ReLU)
 
 
 def kl_divergence(p_true, logits):
@@ -100,7 +101,8 @@ def build_student(config):
         return SoundNetF(activation=config.activation)
     if config.model in ("snr", "snr_lstm"):
         return SoundNetR(cell="gru" if config.model == "snr" else "lstm",
-                         batch_norm=config.batch_norm)
+                         batch_norm=config.batch_norm,
+                         activation=config.rnn_activation)
     raise ValueError(f"model must be 'snf', 'snr' or 'snr_lstm'. Received: "
                      f"model={config.model!r}")
 

@@ -112,3 +112,8 @@ def test_distilled_presets_load(factory, preset,
     waveform = (0.1 * rng.standard_normal(16000 * 5)).astype(np.float32)
     values, _ = sk.extract_features(waveform, 16000, layer, model=model)
     assert np.all(np.isfinite(values)) and values.std() > 0
+
+
+def test_snr_recurrent_activation_is_configurable():
+    model = sk.SoundNetR(cell="lstm", activation="tanh")
+    assert model.get_layer("lstm2").forward_layer.activation.__name__ == "tanh"
