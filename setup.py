@@ -32,6 +32,6 @@ setup(
     },
     entry_points={
         "console_scripts": ["soundnet-keras=soundnet_keras.cli:main",
-                            "sed=sed.cli:main"],
+                            "sed-ctc=sed.cli:main"],
     },
 )

@@ -1,10 +1,11 @@
-"""Command line: ``sed {train, evaluate, detect}``.
+"""Command line: ``sed-ctc {train, evaluate, detect}`` (or ``python -m sed``; not ``sed``,
+which would shadow GNU sed in an activated environment).
 
 ::
 
-    sed train --config sed/configs/demo.yaml [--epochs N] [--out DIR]
-    sed evaluate --model RUN_DIR --corpus DIR [--splits val test] [--json FILE]
-    sed detect FILE... --model RUN_DIR [--tsv]
+    sed-ctc train --config sed/configs/demo.yaml [--epochs N] [--out DIR]
+    sed-ctc evaluate --model RUN_DIR --corpus DIR [--splits val test] [--json FILE]
+    sed-ctc detect FILE... --model RUN_DIR [--tsv]
 
 ``python -m sed`` is the same program. Each command calls a public function:
 :func:`sed.train.train`, :func:`sed.decode.evaluate_detector`,
@@ -96,7 +97,7 @@ def _detect(args):
 def parser():
     """The argument parser of ``sed``."""
     top = argparse.ArgumentParser(
-        prog="sed", description="The CTC-RNN sound event detector of Wang & "
+        prog="sed-ctc", description="The CTC-RNN sound event detector of Wang & "
         "Metze (Interspeech 2017).")
     commands = top.add_subparsers(dest="command", required=True)
 

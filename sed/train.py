@@ -57,17 +57,22 @@ it):
   normalisation (un-normalised conv5 features diverge too), nor momentum
   alone (none: NaN at step 2). Global gradient-norm clipping at 1 or 0.1
   with lr 3.0: NaN at steps 2 and 3.
-* Smaller learning rates only delay it: on conv5 features the ReLU network
-  diverged at step 20 (lr 0.3), 3 (0.1) and 7 (0.03), forward (the cell
-  state overflows) or backward (gradient norms of 1e7-1e10 through the 500
-  frames). Bounding the ReLU at 20 (``net.relu_max``) stops the overflow
-  but not the exploding gradients: with lr 0.3 and clipping at 1 as well,
-  a few gradients of norm 1e9-1e10 in the first epoch steer it to a loss
-  of 10-25 nats per frame (3.3 at the start). With lr 3.0 a bounded ReLU
-  ends at 2.5e4 per frame.
+* Smaller learning rates only delay it: on conv5 features (the batches
+  training sees) the ReLU network diverged at step 30 (lr 0.3), 3 (0.1)
+  and 5 (0.03), forward (the cell state overflows) or backward (gradient
+  norms of 1e7-1e10 through the 500 frames). Scaling the inputs by 0.1
+  (lr 3.0) kept it on the all-blank plateau (0.32 nats per frame) for four
+  epochs; in the fifth the loss reached 9e8 and then NaN.
+* Bounding the ReLU at 20 (``net.relu_max``) stops the overflow but not the
+  exploding gradients, and the outcome hangs on single minibatches: in 45
+  steps, lr 3.0 ends at 1.9e4 nats per frame; lr 3.0 with clipping at 0.1
+  and lr 0.3 without clipping survive (0.15 and 0.24, the former through
+  gradient norms up to 1.3e9); lr 0.3 with clipping at 1 meets a gradient
+  of norm 2e10 at step 3 and ends at 20 nats per frame (3.3 at the start).
 * tanh, bounded and with bounded derivatives, trains at lr 3.0 on conv5
   features with the paper's optimiser unchanged (gradient norms of order
-  1; val TER 0.57 after 30 epochs of the 1-hour default corpus). On the
+  1; val TER 0.57 after 30 epochs of the 1-hour default corpus,
+  ``python -m sed.data default --minutes 60``). On the
   low-level features tanh at lr 3.0 still diverges in the third epoch
   (gradient norms up to 1e3, then NaN), hence the clipping; with it both
   features train (clipping acts in the first epochs, where gradient norms

@@ -73,7 +73,7 @@ def SoundNetF(weights=None, activation="tanh", include_top=True,
 
 
 def SoundNetR(weights=None, cell="gru", batch_norm=True, include_top=True,
-              input_shape=(None, 1), name=None, activation="relu"):
+              input_shape=(None, 1), name=None, activation=None):
     """SN-R (Table 3): SN-F's convolutions, then three bidirectional
     recurrent layers (``gru1``-``gru3`` or ``lstm1``-``lstm3``, 100 units
     per direction, ReLU), each followed by batch norm over its whole output
@@ -87,7 +87,8 @@ def SoundNetR(weights=None, cell="gru", batch_norm=True, include_top=True,
         include_top: with the heads, or ending at the third recurrent layer.
         input_shape: ``(time, 1)`` at 16,000 Hz.
         name: the model's name (default ``snr`` or ``snr_lstm``).
-        activation: of the recurrent cells (the paper: ReLU).
+        activation: of the recurrent cells; default: the preset's (tanh for
+            ``snr_lstm_standin``), else ReLU as in the paper.
 
     Reference: Wang & Metze, Interspeech 2017, Section 2.2 and Table 3.
 
@@ -96,6 +97,9 @@ def SoundNetR(weights=None, cell="gru", batch_norm=True, include_top=True,
         >>> [l.name for l in model.layers if l.name.startswith("lstm1")]
         ['lstm1', 'lstm1_bn']
     """
+    if activation is None:
+        preset = PRESETS.get(weights) if isinstance(weights, str) else None
+        activation = (preset or {}).get("activation", "relu")
     spec = snr_spec(cell, batch_norm, activation)
     path = resolve_weights(weights, model=spec["name"])
     model = build(spec, include_top=include_top, input_shape=input_shape,

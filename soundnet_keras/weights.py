@@ -46,7 +46,8 @@ PRESETS = {
     "snf_standin": dict(model="snf", file="snf_standin.weights.h5"),
     "snr_standin": dict(model="snr", file="snr_standin.weights.h5"),
     "snr_lstm_standin": dict(model="snr_lstm",
-                             file="snr_lstm_standin.weights.h5"),
+                             file="snr_lstm_standin.weights.h5",
+                             activation="tanh"),
 }
 LABEL_FILES = {"objects": "soundnet8_objects.txt",
                "places": "soundnet8_places.txt"}

@@ -117,3 +117,10 @@ def test_distilled_presets_load(factory, preset,
 def test_snr_recurrent_activation_is_configurable():
     model = sk.SoundNetR(cell="lstm", activation="tanh")
     assert model.get_layer("lstm2").forward_layer.activation.__name__ == "tanh"
+
+
+def test_lstm_preset_brings_its_activation():
+    model = sk.SoundNetR(cell="lstm", weights="snr_lstm_standin")
+    assert model.get_layer("lstm1").forward_layer.activation.__name__ == "tanh"
+    assert sk.SoundNetR(cell="lstm").get_layer(
+        "lstm1").forward_layer.activation.__name__ == "relu"
