@@ -13,7 +13,6 @@ Reference: Wang & Metze, Interspeech 2017, Section 2.1 (best-path
 decoding).
 """
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -21,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import tensorflow as tf
+
+from soundnet_keras.weights import sha256
 
 from .ctc import best_path
 from .tokens import tokens_to_events
@@ -157,14 +158,6 @@ def predict_probabilities(model, features, chunk_frames=500, batch_size=16):
 # --------------------------------------------------------------------------
 # Trained detectors.
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def save_detector(out_dir, model, classes, extractor, normaliser, config):
     """Writes what a run folder needs to featurise new audio and detect.
 
@@ -195,7 +188,7 @@ def save_detector(out_dir, model, classes, extractor, normaliser, config):
                 and not named.endswith(".h5")
             info["feature_weights"] = named if is_preset else \
                 str(Path(weights_path).resolve())
-            info["feature_weights_file_sha256"] = _sha256(weights_path)
+            info["feature_weights_file_sha256"] = sha256(weights_path)
     tmp = out_dir / "detector.part.json"
     tmp.write_text(json.dumps(info, indent=2) + "\n")
     os.replace(tmp, out_dir / DETECTOR_FILE)
