@@ -6,10 +6,11 @@ which would shadow GNU sed in an activated environment).
     sed-ctc train --config sed/configs/demo.yaml [--epochs N] [--out DIR]
     sed-ctc evaluate --model RUN_DIR --corpus DIR [--splits val test] [--json FILE]
     sed-ctc detect FILE... --model RUN_DIR [--tsv]
+    sed-ctc experiments table4 --corpus DIR --epochs N [--rows ROW...]
 
 ``python -m sed`` is the same program. Each command calls a public function:
 :func:`sed.train.train`, :func:`sed.decode.evaluate_detector`,
-:meth:`sed.decode.Detector.detect`. Exit status: 0 on success, 1 when some
+:meth:`sed.decode.Detector.detect`, :func:`sed.experiments.run_table4`. Exit status: 0 on success, 1 when some
 input file failed (``detect``) or training diverged, 2 on a usage or input
 error.
 """
@@ -94,6 +95,20 @@ def _detect(args):
     return 1 if failures else 0
 
 
+def _experiments(args):
+    import pandas as pd
+    from .experiments import run_table4
+    table = run_table4(args.corpus, args.epochs, runs=args.runs,
+                       histories=args.histories, rows=args.rows,
+                       base=args.config, log=_log,
+                       progress=not args.no_progress)
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(table.drop(columns=["kind"]).to_string(
+            index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"written to {Path(args.histories) / 'table4.csv'}")
+    return 0
+
+
 def parser():
     """The argument parser of ``sed``."""
     top = argparse.ArgumentParser(
@@ -129,6 +144,24 @@ def parser():
     p.add_argument("--tsv", action="store_true", help="write DCASE TSV "
                    "(filename, onset, offset, event_label) to stdout")
     p.set_defaults(run=_detect)
+
+    p = commands.add_parser("experiments", help="the paper's experiments: "
+                            "train on every feature row of Table 4")
+    p.add_argument("experiment", choices=["table4"])
+    p.add_argument("--corpus", required=True, help="the corpus folder")
+    p.add_argument("--epochs", type=int, required=True,
+                   help="epochs per row")
+    p.add_argument("--rows", nargs="+", metavar="ROW", help="only these rows "
+                   "(names such as lowlevel snr_gru1_bn, or feature kinds)")
+    p.add_argument("--config", help="base recipe, a YAML file (default: "
+                   "sed.train.DEFAULTS)")
+    p.add_argument("--runs", default="runs/table4", help="run folders "
+                   "(checkpoints, weights); default %(default)s")
+    p.add_argument("--histories", default="notebooks/histories/table4",
+                   help="histories, configs and table4.csv; default "
+                   "%(default)s")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_experiments)
     return top
 
 
