@@ -30,9 +30,23 @@ build/demo.wav: $(VENV)/.installed
 	mkdir -p build
 	$(BIN)/python scripts/make_demo_audio.py $@
 
-demo: $(WEIGHTS) $(DEMO_AUDIO)
+DEMO_CORPUS := build/corpora/default
+DEMO_RUN := build/runs/demo
+
+$(DEMO_CORPUS)/metadata.json: $(VENV)/.installed
+	$(BIN)/python -m sed.data default --out $(DEMO_CORPUS) --minutes 10 --overwrite
+
+# The pretrained SoundNet on one file; then the detector, trained briefly on
+# the built-in corpus (sed/configs/demo.yaml; resumes if interrupted),
+# evaluated on its test split, run on one test recording, and its training
+# curves drawn to build/figures/demo_training.png.
+demo: $(WEIGHTS) $(DEMO_AUDIO) $(DEMO_CORPUS)/metadata.json
 	$(BIN)/soundnet-keras layers soundnet8
 	$(BIN)/soundnet-keras predict $(DEMO_AUDIO) --top 5
+	$(BIN)/sed-ctc train --config sed/configs/demo.yaml --no-progress
+	$(BIN)/sed-ctc evaluate --model $(DEMO_RUN) --corpus $(DEMO_CORPUS) --splits test --no-progress
+	$(BIN)/sed-ctc detect $(DEMO_CORPUS)/audio/$$(sed -n 2p $(DEMO_CORPUS)/test.tsv | cut -f1) --model $(DEMO_RUN)
+	$(BIN)/sed-ctc plot $(DEMO_RUN) --out build/figures/demo_training.png
 
 test: $(WEIGHTS)
 	$(BIN)/python -m pytest -q

@@ -1,4 +1,4 @@
-"""Command line: ``sed-ctc {train, evaluate, detect}`` (or ``python -m sed``; not ``sed``,
+"""Command line: ``sed-ctc {train, evaluate, detect, experiments, plot}`` (or ``python -m sed``; not ``sed``,
 which would shadow GNU sed in an activated environment).
 
 ::
@@ -7,10 +7,12 @@ which would shadow GNU sed in an activated environment).
     sed-ctc evaluate --model RUN_DIR --corpus DIR [--splits val test] [--json FILE]
     sed-ctc detect FILE... --model RUN_DIR [--tsv]
     sed-ctc experiments table4 --corpus DIR --epochs N [--rows ROW...]
+    sed-ctc plot RUN_DIR... --out FILE.png
 
 ``python -m sed`` is the same program. Each command calls a public function:
 :func:`sed.train.train`, :func:`sed.decode.evaluate_detector`,
-:meth:`sed.decode.Detector.detect`, :func:`sed.experiments.run_table4`. Exit status: 0 on success, 1 when some
+:meth:`sed.decode.Detector.detect`, :func:`sed.experiments.run_table4`,
+:func:`sed.plots.plot_convergence`. Exit status: 0 on success, 1 when some
 input file failed (``detect``) or training diverged, 2 on a usage or input
 error.
 """
@@ -109,6 +111,26 @@ def _experiments(args):
     return 0
 
 
+def _plot(args):
+    import matplotlib
+    matplotlib.use("Agg")
+    from soundnet_keras.plots import read_history
+    from .plots import plot_convergence
+    histories = {}
+    for run in args.runs:
+        path = Path(run) / "history.json" if Path(run).is_dir() else Path(run)
+        if not path.is_file():
+            raise ValueError(f"{run}: no history.json (a run folder or a "
+                             "history.json file is expected)")
+        histories[Path(run).name if Path(run).is_dir() else
+                  path.parent.name] = read_history(path)
+    fig = plot_convergence(histories)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out, dpi=100)
+    print(f"wrote {args.out}")
+    return 0
+
+
 def parser():
     """The argument parser of ``sed``."""
     top = argparse.ArgumentParser(
@@ -162,6 +184,13 @@ def parser():
                    "%(default)s")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=_experiments)
+
+    p = commands.add_parser("plot", help="training loss and TERs per epoch "
+                            "of runs (Figure 2's panels) to an image")
+    p.add_argument("runs", nargs="+", metavar="RUN",
+                   help="run folders or history.json files")
+    p.add_argument("--out", required=True, help="image file (.png, .pdf)")
+    p.set_defaults(run=_plot)
     return top
 
 

@@ -1086,6 +1086,78 @@ class _StandinRenderer:
         return x
 
 
+def standin_available():
+    """Whether the Debian packages of the stand-in corpus are installed."""
+    return not _missing_packages()
+
+
+def transition_recording(before="music", after="jackhammer", at=4.5,
+                         seconds=10.0, split="val", seed=0):
+    """A recording that changes from one sound to another at ``at`` seconds.
+
+    The sounds are real stand-in material (:data:`STANDIN_CLASSES`, from the
+    validation share of each class's material by default, looped where
+    short) or, for a label of :data:`DEFAULT_CLASSES`, the built-in
+    synthetic sounds. Each part is normalised to the same RMS and faded in
+    and out over 5 ms. Figure 3 of the paper shows network activations on
+    such a recording (a clear transition at 4.5 s).
+
+    Args:
+        before, after: class labels.
+        at: the transition time (s).
+        seconds: the duration (s).
+        split: whose material to use for stand-in classes.
+        seed: draws the clips.
+
+    Returns:
+        ``(waveform, events)``: float32 at 16 kHz, and a DataFrame of the
+        two events (``onset``, ``offset``, ``event_label``).
+
+    Raises:
+        RuntimeError: when a stand-in class is asked for and its packages
+            are missing (:func:`check_standin_packages`).
+
+    Example:
+        >>> x, events = transition_recording("low_tone", "white_noise")
+        >>> x.shape, events["event_label"].tolist()
+        ((160000,), ['low_tone', 'white_noise'])
+    """
+    if not 0 < at < seconds:
+        raise ValueError(f"at must lie inside (0, {seconds}); got {at}")
+    rng = np.random.default_rng(seed)
+    n_before = int(round(at * SAMPLE_RATE))
+    lengths = (n_before, int(round(seconds * SAMPLE_RATE)) - n_before)
+    specs = {spec.label: spec for spec in STANDIN_CLASSES}
+    opensfx = None
+    parts = []
+    for label, n in zip((before, after), lengths):
+        if label in DEFAULT_CLASSES:
+            x = _synthesise(label, n, rng)
+        elif label in specs:
+            check_standin_packages()
+            if opensfx is None and any(
+                    sel.startswith("opensfx") for sel, _ in
+                    specs[label].sources):
+                opensfx = read_opensfx()
+            clips = _load_clips(specs[label], opensfx)
+            pool = _split_material(specs[label], clips, rng)[split]
+            clip = max(pool, key=lambda c: len(c.audio)).audio
+            start = int(rng.integers(0, max(1, len(clip) - n + 1)))
+            x = _loop(clip[start:], n, int(0.03 * SAMPLE_RATE))
+        else:
+            raise ValueError(
+                f"Unknown class {label!r}: use one of the stand-in classes "
+                f"({', '.join(specs)}) or of the default corpus "
+                f"({', '.join(DEFAULT_CLASSES)})")
+        parts.append(np.asarray(x, np.float64) / max(_rms(x), 1e-9))
+    waveform = np.concatenate([_fade(x, SAMPLE_RATE) for x in parts])
+    waveform = 0.1 * waveform / max(_rms(waveform), 1e-9)
+    waveform = np.clip(waveform, -1, 1).astype(np.float32)
+    events = pd.DataFrame({"onset": [0.0, at], "offset": [at, seconds],
+                           "event_label": [before, after]})
+    return waveform, events
+
+
 def make_standin_corpus(path, hours=9.6, seed=0, n_recordings=None, *,
                         overwrite=False, density=1.0, max_polyphony=3,
                         snr_db=(6.0, 24.0), background_dbfs=(-55.0, -45.0),
@@ -1306,6 +1378,7 @@ def main(argv=None):
 
 
 __all__ = ["Corpus", "DEFAULT_CLASSES", "SAMPLE_RATE", "SPLITS",
+           "standin_available", "transition_recording",
            "SPLIT_RATIO", "STANDIN_CLASSES", "STANDIN_PACKAGES",
            "StandinClass", "check_standin_packages", "class_summary",
            "event_level",

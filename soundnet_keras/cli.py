@@ -1,5 +1,5 @@
 """Command line: ``soundnet-keras {fetch-weights, layers, predict, extract,
-targets, train}``.
+targets, train, baseline}``.
 
 Each command calls the same public function the Python API offers.
 """
@@ -112,6 +112,21 @@ def _train(args):
     return 0
 
 
+def _baseline(args):
+    import json
+    from .targets import TargetStore, prior_baseline
+    from .training import provenance
+    result = prior_baseline(TargetStore(args.targets), split=args.split)
+    for key, value in result.items():
+        print(f"{key:18s} {value:.4f}")
+    if args.json:
+        record = dict(result, split=args.split, targets=str(args.targets),
+                      provenance=provenance())
+        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 0
+
+
 def _report(failures):
     if failures:
         print(f"{len(failures)} file(s) failed:", file=sys.stderr)
@@ -204,6 +219,15 @@ def parser():
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
     r.set_defaults(run=_train)
+
+    b = sub.add_parser("baseline", help="KL and top-1 agreement of the best "
+                       "constant student (the mean training target) on "
+                       "stored targets")
+    b.add_argument("--targets", required=True, metavar="DIR")
+    b.add_argument("--split", default="val")
+    b.add_argument("--json", metavar="FILE", help="also write the result "
+                   "with its provenance to this JSON file")
+    b.set_defaults(run=_baseline)
     return p
 
 

@@ -278,7 +278,8 @@ def prior_baseline(store, split="val"):
                                 heads(split)):
         prior = train.reshape(-1, train.shape[-1]).mean(0)
         safe = np.maximum(held, 1e-30)
-        kl = np.where(held > 0, held * np.log(safe / prior), 0).sum(-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kl = np.where(held > 0, held * np.log(safe / prior), 0).sum(-1)
         out[f"{key}_kl"] = float(kl.mean())
         out[f"{key}_agreement"] = float(
             (held.argmax(-1) == prior.argmax()).mean())

@@ -233,3 +233,18 @@ def test_prior_baseline_against_direct_computation(targets):
     assert base["places_kl"] == pytest.approx(expected, rel=1e-4)
     assert base["kl"] == pytest.approx(base["objects_kl"] + expected,
                                        rel=1e-4)
+
+
+def test_cli_baseline_prints_and_writes_the_prior_baseline(targets, tmp_path,
+                                                           capsys):
+    from soundnet_keras.cli import main
+    from soundnet_keras.targets import prior_baseline
+    out = tmp_path / "baseline.json"
+    assert main(["baseline", "--targets", str(targets), "--json",
+                 str(out)]) == 0
+    expected = prior_baseline(TargetStore(targets))
+    record = json.loads(out.read_text())
+    assert record["kl"] == pytest.approx(expected["kl"])
+    assert record["split"] == "val" and record["provenance"]["command"]
+    assert f"{expected['kl']:.4f}" in capsys.readouterr().out
+    assert main(["baseline", "--targets", str(tmp_path / "none")]) == 2

@@ -1,0 +1,231 @@
+"""Figures 1 and 3 of Wang & Metze (2017): training the variants, and their
+activations.
+
+Histories are the ``history.json`` files that :func:`soundnet_keras.train`
+writes (``weights/histories/*.history.json`` for the committed presets).
+matplotlib is imported when a function draws.
+
+Example:
+    >>> import json, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "h.json")
+    >>> _ = open(path, "w").write(json.dumps({"config": {}, "provenance": {},
+    ...     "epochs": [{"epoch": 1, "val_kl": 0.3}, {"epoch": 2, "val_kl": 0.25}]}))
+    >>> read_history(path)["val_kl"].tolist()
+    [0.3, 0.25]
+"""
+
+import functools
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: The validation KL divergences the paper reports at the end of training
+#: (Section 3.1, Figure 1): value and epoch.
+PAPER_VAL_KL = {"SN-F": (5.39, 175), "SN-R GRU": (5.43, 300),
+                "SN-R LSTM": (5.58, 300), "SoundNet": (5.15, None)}
+
+#: The committed distillation histories of Figure 1, by curve label.
+VARIANT_HISTORIES = {"SN-F": "snf_standin", "SN-R GRU": "snr_standin",
+                     "SN-R LSTM": "snr_lstm_standin"}
+
+#: The layers Figure 3 shows, per network kind.
+FIGURE3_LAYERS = {"snf": ("fc1", "fc2", "fc3"),
+                  "snr": ("gru1_bn", "gru2_bn", "gru3_bn")}
+
+
+def read_history(path):
+    """The per-epoch rows of a ``history.json`` as a DataFrame; the
+    record's other fields (config, provenance, ...) are in ``.attrs``."""
+    record = json.loads(Path(path).read_text())
+    frame = pd.DataFrame(record["epochs"])
+    frame.attrs.update({k: v for k, v in record.items() if k != "epochs"})
+    return frame
+
+
+def variant_histories(folder=None):
+    """Figure 1's histories: curve label -> DataFrame (:func:`read_history`)
+    from ``folder`` (default: the checkout's ``weights/histories``)."""
+    if folder is None:
+        folder = Path(__file__).resolve().parent.parent / "weights" / \
+            "histories"
+    return {label: read_history(Path(folder) / f"{name}.history.json")
+            for label, name in VARIANT_HISTORIES.items()}
+
+
+def describe_run(history):
+    """One line: the command, commit, date and machine of a history."""
+    prov = history.attrs.get("provenance", {})
+    machine = prov.get("machine", {})
+    return (f"{prov.get('command', '?')} (commit "
+            f"{str(prov.get('commit', '?'))[:10]}, "
+            f"{str(prov.get('date', '?'))[:10]}, {machine.get('cpus', '?')} "
+            f"CPUs, TensorFlow {machine.get('tensorflow', '?')})")
+
+
+def plot_variant_kl(histories, baseline=None, paper=PAPER_VAL_KL,
+                    axes=None):
+    """Figure 1: the validation KL divergence per epoch of each variant.
+
+    Args:
+        histories: curve label -> history DataFrame with ``epoch`` and
+            ``val_kl`` (:func:`variant_histories`).
+        baseline: the validation KL of the best constant student
+            (:func:`soundnet_keras.targets.prior_baseline`), drawn as a
+            line, or None.
+        paper: label -> ``(value, epoch)`` of the paper's final values,
+            drawn in a second panel: their scale is not ours (another
+            teacher, another corpus).
+        axes: two matplotlib axes, or None for a new figure.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6),
+                                 gridspec_kw={"width_ratios": [2.2, 1]})
+    ours, theirs = axes
+    for label, frame in histories.items():
+        ours.plot(frame["epoch"], frame["val_kl"], marker="o", label=label)
+    if baseline is not None:
+        ours.axhline(baseline, color="grey", linestyle="--",
+                     label=f"constant student (prior) {baseline:.3f}")
+    ours.set_xlabel("epoch")
+    ours.set_ylabel("validation KL (nats per frame)")
+    ours.set_title("this run")
+    ours.legend(fontsize=8)
+    labels = list(paper)
+    values = [paper[k][0] for k in labels]
+    theirs.scatter(range(len(labels)), values, color="black")
+    for i, k in enumerate(labels):
+        epoch = paper[k][1]
+        theirs.annotate(f"{paper[k][0]:.2f}"
+                        + (f"\n(epoch {epoch})" if epoch else ""),
+                        (i, paper[k][0]), textcoords="offset points",
+                        xytext=(0, 6), ha="center", fontsize=8)
+    theirs.set_xticks(range(len(labels)), labels, rotation=30, fontsize=8)
+    theirs.set_ylim(min(values) - 0.2, max(values) + 0.3)
+    theirs.set_title("paper: final validation KL")
+    fig = ours.figure
+    fig.tight_layout()
+    return fig
+
+
+def layer_activations(waveform, kind, layers, weights="default"):
+    """Activations of some layers of one network on one waveform.
+
+    Args:
+        waveform: 1-D float audio at the network's rate (16 kHz for SN-F and
+            SN-R).
+        kind: ``"snf"`` or ``"snr"`` (SN-R with GRU cells).
+        layers: layer names (``soundnet_keras.specs.feature_layers``).
+        weights: a preset name or path; ``"default"`` is the committed
+            distilled preset (``snf_standin``, ``snr_standin``).
+
+    Returns:
+        ``(activations, times)``: layer -> ``(T, D)`` array, and the frame
+        times (s), shared by the layers (all at 10 Hz).
+    """
+    import soundnet_keras as sk
+    activations, times = {}, None
+    for layer in layers:
+        extractor = _extractor(kind, str(weights), layer)
+        values, times = sk.extract_features(
+            waveform, extractor.sample_rate, layer, model=extractor,
+            pad=True)
+        activations[layer] = values
+    return activations, times
+
+
+@functools.lru_cache(maxsize=16)
+def _variant(kind, weights):
+    import soundnet_keras as sk
+    if kind not in ("snf", "snr"):
+        raise ValueError(f"kind must be 'snf' or 'snr'; got {kind!r}")
+    preset = {"snf": "snf_standin", "snr": "snr_standin"}[kind]
+    weights = preset if weights == "default" else weights
+    return sk.SoundNetF(weights=weights) if kind == "snf" else \
+        sk.SoundNetR(weights=weights, cell="gru")
+
+
+@functools.lru_cache(maxsize=32)
+def _extractor(kind, weights, layer):
+    import soundnet_keras as sk
+    return sk.FeatureExtractor(layer, _variant(kind, weights), spec=kind)
+
+
+def plot_activations(panels, times, transition=None, standardise=False,
+                     axes=None):
+    """Figure 3: activations over time, one panel per layer.
+
+    Args:
+        panels: title -> ``(T, D)`` activations (units sorted by nothing:
+            as the network has them).
+        times: the frame times (s).
+        transition: a time (s) to mark with a dashed line, or None.
+        standardise: show each unit's deviation from its own mean over the
+            recording, in units of its standard deviation (changes over
+            time stand out; units that only differ by a constant do not
+            dominate the colour scale).
+        axes: as many matplotlib axes as panels, or None for a new figure.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+    if axes is None:
+        fig, axes = plt.subplots(len(panels), 1, sharex=True,
+                                 figsize=(8, 1.6 * len(panels)))
+    axes = np.atleast_1d(axes)
+    step = float(times[1] - times[0]) if len(times) > 1 else 0.1
+    for ax, (title, values) in zip(axes, panels.items()):
+        values = np.asarray(values, np.float64)
+        if standardise:
+            values = (values - values.mean(0)) / \
+                np.maximum(values.std(0), 1e-6)
+        lo, hi = np.percentile(values, [1, 99])
+        ax.imshow(values.T, aspect="auto", origin="lower", cmap="viridis",
+                  vmin=lo, vmax=hi, interpolation="nearest",
+                  extent=(times[0] - step / 2, times[-1] + step / 2, 0,
+                          values.shape[1]))
+        if transition is not None:
+            ax.axvline(transition, color="white", linestyle="--",
+                       linewidth=1)
+        ax.set_ylabel(title, fontsize=8)
+        ax.set_yticks([])
+    axes[-1].set_xlabel("time (s)")
+    fig = axes[0].figure
+    fig.tight_layout()
+    return fig
+
+
+def transition_contrast(values, times, at, window=1.0):
+    """How sharply activations change at a time: the distance between the
+    mean activation vectors of the ``window`` seconds before and after
+    ``at``, over the mean distance between consecutive frames within those
+    windows (1 when the change at ``at`` is no larger than the frame-to-frame
+    jitter; large for a clear transition).
+
+    Example:
+        >>> t = np.arange(100) * 0.1
+        >>> step = np.where(t < 4.5, 0.0, 1.0)[:, None] + 0.01 * np.sin(t)[:, None]
+        >>> transition_contrast(step, t, 4.5) > 10
+        True
+    """
+    values, times = np.asarray(values, np.float64), np.asarray(times)
+    before = values[(times >= at - window) & (times < at)]
+    after = values[(times >= at) & (times < at + window)]
+    if len(before) < 2 or len(after) < 2:
+        raise ValueError("too few frames around the transition")
+    jump = np.linalg.norm(before.mean(0) - after.mean(0))
+    jitter = np.mean([np.linalg.norm(np.diff(part, axis=0), axis=1).mean()
+                      for part in (before, after)])
+    return float(jump / max(jitter, 1e-12))
+
+
+__all__ = ["FIGURE3_LAYERS", "PAPER_VAL_KL", "VARIANT_HISTORIES",
+           "describe_run", "layer_activations", "plot_activations",
+           "plot_variant_kl", "read_history", "transition_contrast",
+           "variant_histories"]

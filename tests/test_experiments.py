@@ -1,0 +1,113 @@
+"""The Table 4 runner (sed.experiments) and its command line."""
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from sed.experiments import (TABLE4, TABLE4_COLUMNS, row_config, run_table4,
+                             table4, table4_row)
+from sed.features import parse_kind
+
+# The recipe, small and fast (as tests/test_sed_train.py).
+TINY = {"net": {"units": 8},
+        "training": {"batch_size": 3, "chunk_frames": 100, "progress": False}}
+
+
+def test_rows_are_the_papers():
+    assert len(TABLE4) == 13
+    assert len({r.name for r in TABLE4}) == len({r.label for r in TABLE4}) \
+        == len({r.kind for r in TABLE4}) == 13
+    for row in TABLE4:
+        parse_kind(row.kind)  # every row is a known feature kind and layer
+        assert len(row.paper) == 3 and all(0 < v < 100 for v in row.paper)
+    assert table4_row("SN-R gru1-BN") is table4_row("snr:gru1_bn") \
+        is table4_row("snr_gru1_bn")
+    with pytest.raises(ValueError, match="No Table 4 row 'gru9'.*lowlevel"):
+        table4_row("gru9")
+
+
+def test_row_config_sets_kind_corpus_epochs_and_folder(tmp_path):
+    cfg = row_config(table4_row("snf_fc1"), "corpus", 3, tmp_path, TINY)
+    assert cfg["feats"]["kind"] == "snf:fc1"
+    assert cfg["training"]["out"] == str(tmp_path / "snf_fc1")
+    assert cfg["training"]["epochs"] == 3 and cfg["net"]["units"] == 8
+    assert cfg["opt"]["learning_rate"] == 3.0  # the rest: the defaults
+    assert TINY["training"].get("epochs") is None  # base left untouched
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from sed.data import make_default_corpus
+    return make_default_corpus(tmp_path_factory.mktemp("corpus"), minutes=1,
+                               seed=0)
+
+
+def test_run_table4_writes_histories_and_resumes(corpus, tmp_path):
+    runs, histories = tmp_path / "runs", tmp_path / "histories"
+    lines = []
+    table = run_table4(corpus.root, 1, runs, histories, rows=["lowlevel"],
+                       base=TINY, log=lines.append, progress=False)
+    assert list(table.columns) == list(TABLE4_COLUMNS)
+    assert table["row"].tolist() == ["lowlevel"]
+    first = table.iloc[0]
+    assert first["epochs"] == 1 and first["status"] == "finished"
+    assert first["paper_val_ter"] == pytest.approx(0.828)
+    for name in ("history.json", "history.csv", "config.yaml"):
+        assert (histories / "lowlevel" / name).is_file(), name
+    record = json.loads((histories / "lowlevel" / "history.json").read_text())
+    assert record["provenance"]["command"] and record["provenance"]["commit"]
+    assert first["val_ter"] == pytest.approx(record["epochs"][-1]["val_ter"])
+    saved = pd.read_csv(histories / "table4.csv")
+    assert saved["row"].tolist() == ["lowlevel"]
+
+    lines.clear()  # done rows are skipped ...
+    run_table4(corpus.root, 1, runs, histories, rows=["lowlevel"], base=TINY,
+               log=lines.append, progress=False)
+    assert any("1 epochs done, skipped" in line for line in lines)
+    lines.clear()  # ... and more epochs continue them
+    table = run_table4(corpus.root, 2, runs, histories, rows=["lowlevel"],
+                       base=TINY, log=lines.append, progress=False)
+    assert any("resuming after epoch 1" in line for line in lines)
+    assert table.iloc[0]["epochs"] == 2
+    rows = json.loads((histories / "lowlevel" / "history.json").read_text())
+    assert [r["epoch"] for r in rows["epochs"]] == [1, 2]
+
+
+def test_diverged_rows_are_reported_and_skipped(tmp_path):
+    runs, histories = tmp_path / "runs", tmp_path / "histories"
+    run = runs / "lowlevel"
+    run.mkdir(parents=True)
+    (run / "history.json").write_text(json.dumps(dict(
+        config={"training": {"epochs": 5}}, provenance={},
+        stopped="Training diverged in epoch 2, step 3",
+        epochs=[{"epoch": 1, "train_ter": 0.9, "val_ter": 0.95,
+                 "test_ter": 0.97}])))
+    lines = []
+    table = run_table4("no-corpus-needed", 5, runs, histories,
+                       rows=["lowlevel"], log=lines.append)
+    assert "diverged before" in lines[0] and str(run) in lines[0]
+    assert table.iloc[0]["status"] == "diverged"
+    assert table.iloc[0]["best_epoch"] == 1
+
+
+def test_table4_of_an_empty_folder_is_empty(tmp_path):
+    assert table4(tmp_path).empty
+
+
+def test_cli_experiments(corpus, tmp_path, capsys):
+    from sed.cli import main
+    base = tmp_path / "base.yaml"
+    base.write_text("net: {units: 8}\ntraining: {chunk_frames: 100}\n")
+    args = ["experiments", "table4", "--corpus", str(corpus.root),
+            "--epochs", "1", "--config", str(base), "--runs",
+            str(tmp_path / "runs"), "--histories", str(tmp_path / "h"),
+            "--no-progress"]
+    assert main(args + ["--rows", "lowlevel"]) == 0
+    out = capsys.readouterr().out
+    assert "Low-level" in out and "table4.csv" in out
+    assert (tmp_path / "h" / "table4.csv").is_file()
+    assert main(args + ["--rows", "bogus"]) == 2
+    assert "No Table 4 row 'bogus'" in capsys.readouterr().err
+    shutil.rmtree(tmp_path / "runs")

@@ -1,0 +1,117 @@
+"""Plotting functions of the notebooks, and the recording of Figure 3."""
+
+import json
+
+import matplotlib
+import numpy as np
+import pytest
+
+from sed import data
+from sed.plots import (FIGURE2_FIELDS, plot_convergence, plot_table4,
+                       table4_comparison)
+from soundnet_keras.plots import (plot_activations, plot_variant_kl,
+                                  read_history, transition_contrast)
+
+matplotlib.use("Agg")
+
+
+def write_history(path, rows, **extra):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(config=extra.pop("config", {}),
+                                    provenance={"command": "x"},
+                                    epochs=rows, **extra)))
+    return path
+
+
+def test_read_history_keeps_rows_and_record(tmp_path):
+    path = write_history(tmp_path / "h.json", [{"epoch": 1, "val_kl": 0.5},
+                                               {"epoch": 2, "val_kl": 0.4}])
+    frame = read_history(path)
+    assert frame["val_kl"].tolist() == [0.5, 0.4]
+    assert frame.attrs["provenance"] == {"command": "x"}
+
+
+def test_plot_variant_kl_draws_the_histories_and_the_paper(tmp_path):
+    frame = read_history(write_history(
+        tmp_path / "h.json", [{"epoch": 1, "val_kl": 0.5},
+                              {"epoch": 2, "val_kl": 0.4}]))
+    fig = plot_variant_kl({"SN-F": frame}, baseline=0.45)
+    ours, theirs = fig.axes
+    line = ours.get_lines()[0]
+    assert line.get_xdata().tolist() == [1, 2]
+    assert line.get_ydata().tolist() == [0.5, 0.4]
+    assert ours.get_lines()[1].get_ydata()[0] == 0.45
+    offsets = theirs.collections[0].get_offsets()
+    assert offsets[:, 1].tolist() == [5.39, 5.43, 5.58, 5.15]
+
+
+def test_plot_activations_marks_the_transition_and_standardises():
+    t = np.arange(50) * 0.1
+    values = np.stack([np.where(t < 2.5, 1.0, 3.0), 10 + t], axis=1)
+    fig = plot_activations({"a": values}, t, transition=2.5,
+                           standardise=True)
+    image = fig.axes[0].images[0].get_array()
+    assert image.shape == (2, 50)
+    np.testing.assert_allclose(image.mean(1), 0, atol=1e-9)
+    np.testing.assert_allclose(image.std(1), 1, atol=1e-6)
+    assert fig.axes[0].get_lines()[0].get_xdata()[0] == 2.5
+
+
+def test_transition_contrast():
+    t = np.arange(100) * 0.1
+    rng = np.random.default_rng(0)
+    noise = 0.05 * rng.standard_normal((100, 4))
+    step = np.where(t < 4.5, 0.0, 1.0)[:, None] + noise
+    assert transition_contrast(step, t, 4.5) > 5
+    assert transition_contrast(noise, t, 4.5) < 1
+    with pytest.raises(ValueError, match="too few frames"):
+        transition_contrast(step, t, 9.9)
+
+
+def test_table4_comparison_and_plots(tmp_path):
+    rows = [{"epoch": e, "train_loss": 1 / e, "train_ter": 0.5 / e,
+             "val_ter": 0.9 - 0.01 * e, "test_ter": 0.95 - 0.01 * e}
+            for e in (1, 2, 3)]
+    for name in ("lowlevel", "snr_gru1_bn"):
+        write_history(tmp_path / name / "history.json", rows,
+                      config={"training": {"epochs": 3}})
+    table = table4_comparison(tmp_path)
+    assert table.index.tolist() == ["Low-level", "SN-R gru1-BN"]
+    assert table.loc["Low-level", "ours val"] == pytest.approx(87.0)
+    assert table.loc["Low-level", "paper test"] == pytest.approx(81.0)
+    assert table.loc["SN-R gru1-BN", "best val (epoch)"] == "87.0 (3)"
+    fig = plot_table4(table)
+    assert len(fig.axes[0].patches) == 4  # ours and paper, two rows
+    from sed.plots import table4_histories
+    histories = table4_histories(tmp_path)
+    fig = plot_convergence(histories)
+    assert len(fig.axes) == 4
+    assert fig.axes[2].get_lines()[0].get_ydata().tolist() == \
+        [r["val_ter"] for r in rows]
+    assert set(FIGURE2_FIELDS) <= set(rows[0])
+
+
+def test_transition_recording_from_synthetic_sounds():
+    x, events = data.transition_recording("low_tone", "white_noise", at=2.0,
+                                          seconds=4.0)
+    assert x.shape == (64000,) and x.dtype == np.float32
+    assert events.values.tolist() == [[0.0, 2.0, "low_tone"],
+                                      [2.0, 4.0, "white_noise"]]
+    # a tone before, broadband noise after: the spectra differ
+    before, after = np.abs(np.fft.rfft(x[:30000])), \
+        np.abs(np.fft.rfft(x[34000:]))
+    assert np.argmax(before) != np.argmax(after)
+    with pytest.raises(ValueError, match="Unknown class 'purr'"):
+        data.transition_recording("purr", "white_noise")
+    with pytest.raises(ValueError, match="at must lie inside"):
+        data.transition_recording("low_tone", "white_noise", at=12)
+
+
+@pytest.mark.skipif(not data.standin_available(),
+                    reason="the stand-in corpus's Debian packages are absent")
+def test_transition_recording_from_real_material():
+    x, events = data.transition_recording("music", "jackhammer")
+    assert x.shape == (160000,) and np.isfinite(x).all()
+    assert 0.05 < np.sqrt(np.mean(x ** 2)) < 0.2
+    again, _ = data.transition_recording("music", "jackhammer")
+    np.testing.assert_array_equal(x, again)  # seeded
