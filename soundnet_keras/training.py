@@ -181,21 +181,30 @@ def _write_history(out_dir, config, rows, provenance):
 
 
 def provenance(command=None):
-    """Command, commit, date and machine of a run."""
+    """Command, commit (and whether the checkout had uncommitted changes),
+    date and machine of a run or a measurement."""
     import datetime
     import platform
     import subprocess
     import sys
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"],
-                                capture_output=True, text=True,
-                                cwd=Path(__file__).parent).stdout.strip()
-    except OSError:
-        commit = None
-    return dict(command=command or " ".join(sys.argv), commit=commit or None,
+
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], capture_output=True,
+                                  text=True, check=True,
+                                  cwd=Path(__file__).parent).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return None
+
+    return dict(command=command or " ".join(sys.argv),
+                commit=git("rev-parse", "HEAD") or None,
+                dirty=bool(git("status", "--porcelain",
+                               "--untracked-files=no")),
                 date=datetime.datetime.now(datetime.timezone.utc).isoformat(
                     timespec="seconds"),
                 machine=dict(platform=platform.platform(),
+                             processor=platform.processor()
+                             or platform.machine(),
                              cpus=os.cpu_count(),
                              python=platform.python_version(),
                              tensorflow=tf.__version__))

@@ -1,0 +1,79 @@
+"""The committed histories hold what the notebooks and the README read."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sed.experiments import HISTORY_FILES, TABLE4, TABLE4_COLUMNS
+from sed.plots import FIGURE2_FIELDS, FIGURE2_ROWS
+from soundnet_keras.plots import VARIANT_HISTORIES
+
+ROOT = Path(__file__).resolve().parent.parent
+VARIANTS = ROOT / "weights" / "histories"
+TABLE4_DIR = ROOT / "notebooks" / "histories" / "table4"
+PROVENANCE = ("command", "commit", "date", "machine")
+
+
+def check_provenance(record, where):
+    prov = record["provenance"]
+    for key in PROVENANCE:
+        assert prov.get(key), f"{where}: provenance lacks {key}"
+
+
+@pytest.mark.parametrize("name", sorted(VARIANT_HISTORIES.values()))
+def test_variant_histories_hold_figure1_fields(name):
+    record = json.loads((VARIANTS / f"{name}.history.json").read_text())
+    check_provenance(record, name)
+    epochs = record["epochs"]
+    assert [r["epoch"] for r in epochs] == list(range(1, len(epochs) + 1))
+    assert all(isinstance(r["val_kl"], float) for r in epochs)
+    assert len(epochs) == record["config"]["epochs"]
+
+
+def test_prior_baseline_of_figure1():
+    record = json.loads((VARIANTS / "prior_baseline.json").read_text())
+    check_provenance(record, "prior_baseline.json")
+    assert record["kl"] == pytest.approx(record["objects_kl"]
+                                         + record["places_kl"])
+
+
+def table4_histories():
+    return sorted(TABLE4_DIR.glob("*/history.json"))
+
+
+def test_every_figure2_row_has_a_history():
+    names = {p.parent.name for p in table4_histories()}
+    assert set(FIGURE2_ROWS) <= names
+
+
+@pytest.mark.parametrize("path", table4_histories(),
+                         ids=lambda p: p.parent.name)
+def test_table4_histories_hold_figure2_fields(path):
+    record = json.loads(path.read_text())
+    check_provenance(record, path.parent.name)
+    assert path.parent.name in {row.name for row in TABLE4}
+    for name in HISTORY_FILES:
+        assert (path.parent / name).is_file(), name
+    epochs = record["epochs"]
+    assert epochs, "no finished epoch"
+    assert [r["epoch"] for r in epochs] == list(range(1, len(epochs) + 1))
+    for row in epochs:
+        for field in FIGURE2_FIELDS + ("steps", "time_s"):
+            assert row.get(field) is not None, (row["epoch"], field)
+    assert record["config"]["training"]["epochs"] >= len(epochs)
+    kind = next(r.kind for r in TABLE4 if r.name == path.parent.name)
+    assert record["config"]["feats"]["kind"] == kind
+
+
+def test_table4_csv_matches_the_histories():
+    table = pd.read_csv(TABLE4_DIR / "table4.csv")
+    assert list(table.columns) == list(TABLE4_COLUMNS)
+    assert sorted(table["row"]) == sorted(p.parent.name
+                                          for p in table4_histories())
+    for line in table.itertuples():
+        rows = json.loads((TABLE4_DIR / line.row / "history.json")
+                          .read_text())["epochs"]
+        assert line.epochs == len(rows)
+        assert line.test_ter == pytest.approx(rows[-1]["test_ter"], abs=1e-4)
