@@ -122,8 +122,9 @@ def _plot(args):
         if not path.is_file():
             raise ValueError(f"{run}: no history.json (a run folder or a "
                              "history.json file is expected)")
-        histories[Path(run).name if Path(run).is_dir() else
-                  path.parent.name] = read_history(path)
+        label = path.parent.name
+        histories[str(run) if label in histories else label] = \
+            read_history(path)
     fig = plot_convergence(histories)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=100)

@@ -110,4 +110,12 @@ def test_cli_experiments(corpus, tmp_path, capsys):
     assert (tmp_path / "h" / "table4.csv").is_file()
     assert main(args + ["--rows", "bogus"]) == 2
     assert "No Table 4 row 'bogus'" in capsys.readouterr().err
+
+    image = tmp_path / "fig" / "curves.png"
+    assert main(["plot", str(tmp_path / "runs" / "lowlevel"), str(
+        tmp_path / "h" / "lowlevel" / "history.json"), "--out",
+        str(image)]) == 0
+    assert image.read_bytes()[:4] == b"\x89PNG"
+    assert main(["plot", str(tmp_path), "--out", str(image)]) == 2
+    assert "no history.json" in capsys.readouterr().err
     shutil.rmtree(tmp_path / "runs")
