@@ -7,7 +7,7 @@ SN-R networks, each a feature kind of :mod:`sed.features`.
 one recipe (:data:`sed.train.DEFAULTS`, or a YAML config), keeps the run
 folders (checkpoints, weights) under ``runs``, copies each run's
 ``history.json``, ``history.csv`` and ``config.yaml`` (with the provenance
-inside ``history.json``) to ``histories/<row>/`` and writes
+inside ``history.json``) to ``histories/<row>/`` after every epoch and writes
 ``histories/table4.csv``: train, validation and test TER at the last epoch,
 the best validation TER and its epoch, and the paper's values beside them.
 
@@ -155,8 +155,12 @@ def run_table4(corpus, epochs, runs="runs/table4",
             say(f"{header}: training to epoch {epochs}"
                 + (f" (resuming after epoch {done})" if done else "") + ".")
             config = row_config(row, corpus, epochs, runs, base, progress)
+
+            def publish(_, run_dir=run_dir, row=row):
+                _copy_history(run_dir, histories / row.name)
+                write_table4(histories)
             try:
-                train(config, log=log)
+                train(config, log=log, on_epoch=publish)
             except TrainingDiverged as err:
                 say(f"{header}: {err}")
         _copy_history(run_dir, histories / row.name)

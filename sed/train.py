@@ -567,7 +567,8 @@ def _write_config(out_dir, config):
 # --------------------------------------------------------------------------
 # The training loop.
 
-def fit(model, data, out_dir, config=None, log=print, provenance=None):
+def fit(model, data, out_dir, config=None, log=print, provenance=None,
+        on_epoch=None):
     """Trains ``model`` on prepared recordings; resumes if interrupted.
 
     Args:
@@ -582,6 +583,8 @@ def fit(model, data, out_dir, config=None, log=print, provenance=None):
         log: a function taking progress messages (None for silence).
         provenance: the run's provenance (default:
             :func:`soundnet_keras.training.provenance`).
+        on_epoch: called with each new history row, after its checkpoint
+            and history are written.
 
     Returns:
         The list of per-epoch history rows (:data:`HISTORY_FIELDS`):
@@ -685,6 +688,8 @@ def fit(model, data, out_dir, config=None, log=print, provenance=None):
         checkpoint.save(model, optimizer, state)
         write_history(out_dir, cfg, rows, prov, extra)
         log(_epoch_line(row, epochs))
+        if on_epoch is not None:
+            on_epoch(row)
     tmp = out_dir / "model.part.weights.h5"
     model.save_weights(tmp)
     os.replace(tmp, out_dir / "model.weights.h5")
@@ -767,7 +772,7 @@ def prepare_features(config, progress=True):
     return corpus, extractor, normaliser, data
 
 
-def train(config, log=print):
+def train(config, log=print, on_epoch=None):
     """Trains a CTC-RNN on a corpus as a config says; resumes if interrupted.
 
     Featurises the corpus (cached), writes the run folder
@@ -778,6 +783,7 @@ def train(config, log=print):
     Args:
         config: a config dict or the path to a YAML file.
         log: a function taking progress messages (None for silence).
+        on_epoch: called with each new history row (see :func:`fit`).
 
     Returns:
         The list of per-epoch history rows.
@@ -806,7 +812,7 @@ def train(config, log=print):
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_config(out_dir, cfg)
     save_detector(out_dir, model, corpus.classes, extractor, normaliser, cfg)
-    return fit(model, data, out_dir, cfg, log=log)
+    return fit(model, data, out_dir, cfg, log=log, on_epoch=on_epoch)
 
 
 __all__ = ["Chunk", "Checkpoint", "DEFAULTS", "PAPER", "Recording",

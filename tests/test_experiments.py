@@ -71,6 +71,7 @@ def test_run_table4_writes_histories_and_resumes(corpus, tmp_path):
                        base=TINY, log=lines.append, progress=False)
     assert any("resuming after epoch 1" in line for line in lines)
     assert table.iloc[0]["epochs"] == 2
+    assert sum("epoch 2/2" in line for line in lines) == 1
     rows = json.loads((histories / "lowlevel" / "history.json").read_text())
     assert [r["epoch"] for r in rows["epochs"]] == [1, 2]
 
@@ -119,3 +120,16 @@ def test_cli_experiments(corpus, tmp_path, capsys):
     assert main(["plot", str(tmp_path), "--out", str(image)]) == 2
     assert "no history.json" in capsys.readouterr().err
     shutil.rmtree(tmp_path / "runs")
+
+
+def test_histories_are_published_after_every_epoch(corpus, tmp_path):
+    copy = tmp_path / "histories" / "lowlevel" / "history.json"
+    seen = []
+
+    def log(line):
+        if line.startswith("epoch 2/2"):  # logged before the 2nd publish
+            seen.append(len(json.loads(copy.read_text())["epochs"]))
+    run_table4(corpus.root, 2, tmp_path / "runs", tmp_path / "histories",
+               rows=["lowlevel"], base=TINY, log=log, progress=False)
+    assert seen == [1]
+    assert len(json.loads(copy.read_text())["epochs"]) == 2
