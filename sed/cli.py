@@ -68,8 +68,12 @@ def _evaluate(args):
         print(table.to_string(index=False, float_format=lambda v:
                               f"{v:.3f}"))
     if args.json:
-        Path(args.json).write_text(table.to_json(orient="records",
-                                                 indent=2) + "\n")
+        import json
+        from soundnet_keras.training import provenance
+        record = dict(model=str(args.model), corpus=str(args.corpus),
+                      metrics=json.loads(table.to_json(orient="records")),
+                      provenance=provenance())
+        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
     return 0
 
 
@@ -157,7 +161,9 @@ def parser():
     p.add_argument("--splits", nargs="+", default=["train", "val", "test"])
     p.add_argument("--cache-dir", help="feature cache (default "
                    "CORPUS/features)")
-    p.add_argument("--json", help="also write the table to this JSON file")
+    p.add_argument("--json", help="also write the table (\"metrics\", one "
+                   "record per split) with the model, the corpus and the "
+                   "provenance to this JSON file")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=_evaluate)
 

@@ -282,9 +282,11 @@ def test_cli_train_evaluate_detect(corpus, tmp_path, capsys):
                  "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "ter" in out and "event_f1" in out
-    table = json.loads(report.read_text())
+    record = json.loads(report.read_text())
+    table = record["metrics"]
     assert [r["split"] for r in table] == ["train", "val", "test"]
     assert all(r["reference_tokens"] > 0 for r in table)
+    assert record["model"] == str(run) and record["provenance"]["commit"]
 
     wav = str(corpus.audio_path(corpus.files("test")[0]))
     assert main(["detect", wav, "--model", str(run), "--tsv"]) == 0
