@@ -1095,10 +1095,11 @@ def transition_recording(before="music", after="jackhammer", at=4.5,
                          seconds=10.0, split="val", seed=0):
     """A recording that changes from one sound to another at ``at`` seconds.
 
-    The sounds are real stand-in material (:data:`STANDIN_CLASSES`, from the
-    validation share of each class's material by default, looped where
-    short) or, for a label of :data:`DEFAULT_CLASSES`, the built-in
-    synthetic sounds. Each part is normalised to the same RMS and faded in
+    The sounds are real stand-in material (:data:`STANDIN_CLASSES`: the
+    longest clip of one share of each class's material, split 3:1:1 as the
+    corpus builder splits it but drawn with ``seed`` here, so not
+    necessarily a corpus's validation material; looped where short) or,
+    for a label of :data:`DEFAULT_CLASSES`, the built-in synthetic sounds. Each part is normalised to the same RMS and faded in
     and out over 5 ms. Figure 3 of the paper shows network activations on
     such a recording (a clear transition at 4.5 s).
 
@@ -1106,7 +1107,7 @@ def transition_recording(before="music", after="jackhammer", at=4.5,
         before, after: class labels.
         at: the transition time (s).
         seconds: the duration (s).
-        split: whose material to use for stand-in classes.
+        split: which share of the material to use for stand-in classes.
         seed: draws the clips.
 
     Returns:

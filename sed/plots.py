@@ -14,7 +14,7 @@ import pandas as pd
 
 from soundnet_keras.plots import read_history
 
-from .experiments import TABLE4, table4, table4_row
+from .experiments import COMMITTED_HISTORIES, TABLE4, table4, table4_row
 
 #: The feature rows Figure 2 draws.
 FIGURE2_ROWS = ("lowlevel", "soundnet8_conv5", "snf_fc1", "snr_gru1_bn")
@@ -22,12 +22,9 @@ FIGURE2_ROWS = ("lowlevel", "soundnet8_conv5", "snf_fc1", "snr_gru1_bn")
 #: The history fields Figure 2 and Table 4 read.
 FIGURE2_FIELDS = ("epoch", "train_loss", "train_ter", "val_ter", "test_ter")
 
-#: The committed histories of the Table 4 runs in the checkout.
-DEFAULT_HISTORIES = Path(__file__).resolve().parent.parent / "notebooks" / \
-    "histories" / "table4"
 
 
-def table4_histories(histories=DEFAULT_HISTORIES, rows=None):
+def table4_histories(histories=COMMITTED_HISTORIES, rows=None):
     """Row label -> history DataFrame (:func:`read_history`) of each row
     of Table 4 (or ``rows``) that has a history in ``histories``."""
     wanted = [table4_row(r) for r in rows] if rows is not None else TABLE4
@@ -69,7 +66,7 @@ def plot_convergence(histories, axes=None):
     return fig
 
 
-def table4_comparison(histories=DEFAULT_HISTORIES):
+def table4_comparison(histories=COMMITTED_HISTORIES):
     """Our Table 4 beside the paper's, TER in percent: one line per row with
     a history, columns ``ours train / val / test``, ``paper train / val /
     test``, ``epochs`` and ``best val (epoch)``."""
@@ -107,6 +104,6 @@ def plot_table4(comparison, axes=None):
     return fig
 
 
-__all__ = ["DEFAULT_HISTORIES", "FIGURE2_FIELDS", "FIGURE2_ROWS",
+__all__ = ["FIGURE2_FIELDS", "FIGURE2_ROWS",
            "plot_convergence", "plot_table4", "table4_comparison",
            "table4_histories"]

@@ -77,3 +77,14 @@ def test_table4_csv_matches_the_histories():
                           .read_text())["epochs"]
         assert line.epochs == len(rows)
         assert line.test_ter == pytest.approx(rows[-1]["test_ter"], abs=1e-4)
+
+
+def test_readers_default_to_the_committed_histories(tmp_path, monkeypatch):
+    from sed.experiments import table4
+    monkeypatch.chdir(tmp_path)  # the defaults do not hang on the folder
+    from sed.plots import table4_comparison
+    committed = table4(TABLE4_DIR)
+    assert len(committed) == len(table4_histories())
+    pd.testing.assert_frame_equal(table4(), committed)
+    pd.testing.assert_frame_equal(table4_comparison(),
+                                  table4_comparison(TABLE4_DIR))
