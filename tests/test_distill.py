@@ -90,9 +90,14 @@ def test_stored_targets_are_the_teachers(targets, teacher):
     start = int(clip.start_s * 22050)
     segment = waveform[start:start + int(CLIP * 22050)]
     expected = teacher(sk.preprocess_input(segment)[None, :, None])
-    np.testing.assert_allclose(objects, np.asarray(expected[0])[0],
-                               atol=1e-6)
-    np.testing.assert_allclose(places, np.asarray(expected[1])[0], atol=1e-6)
+    # Softmax outputs of one float32 network run at two batch sizes: the
+    # logits reach |50|, so their float32 rounding (50 * 2**-24 per add, over
+    # thousands of adds) moves a probability p by up to ~p * 1e-4. A wrong
+    # clip or frame differs by orders of magnitude more.
+    for stored, ref in ((objects, expected[0]), (places, expected[1])):
+        ref = np.asarray(ref)[0]
+        np.testing.assert_allclose(stored, ref, rtol=1e-3, atol=1e-5)
+        np.testing.assert_array_equal(stored.argmax(-1), ref.argmax(-1))
     student = sk.load_audio(clip.path, 16000)
     start = int(clip.start_s * 16000)
     np.testing.assert_allclose(audio, student[start:start + 160000],
