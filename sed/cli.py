@@ -5,13 +5,14 @@ which would shadow GNU sed in an activated environment).
 
     sed-ctc train --config sed/configs/demo.yaml [--epochs N] [--out DIR]
     sed-ctc evaluate --model RUN_DIR --corpus DIR [--splits val test] [--json FILE]
-    sed-ctc detect FILE... --model RUN_DIR [--tsv]
+    sed-ctc detect FILE... --model RUN_DIR [--tsv] [--plot OUT.png [--reference ANN.tsv]]
     sed-ctc experiments table4 --corpus DIR --epochs N [--rows ROW...]
     sed-ctc plot RUN_DIR... --out FILE.png
 
 ``python -m sed`` is the same program. Each command calls a public function:
 :func:`sed.train.train`, :func:`sed.decode.evaluate_detector`,
-:meth:`sed.decode.Detector.detect`, :func:`sed.experiments.run_table4`,
+:meth:`sed.decode.Detector.detect` (with ``--plot``,
+:func:`sed.plots.detection_figure`), :func:`sed.experiments.run_table4`,
 :func:`sed.plots.plot_convergence`. Exit status: 0 on success, 1 when some
 input file failed (``detect``) or training diverged, 2 on a usage or input
 error.
@@ -80,11 +81,17 @@ def _evaluate(args):
 def _detect(args):
     import pandas as pd
     from .decode import load_detector
+    if args.reference and not args.plot:
+        raise ValueError("--reference needs --plot (the reference is drawn "
+                         "beside the decoded events)")
     detector = load_detector(args.model)
     found, failures = [], []
     for path in args.files:
         try:
-            found.append(detector.detect(path))
+            if args.plot:
+                found.append(_detect_and_plot(detector, path, args))
+            else:
+                found.append(detector.detect(path))
         except (OSError, ValueError, RuntimeError) as err:
             failures.append(path)
             print(f"error: {path}: {err}", file=sys.stderr)
@@ -99,6 +106,17 @@ def _detect(args):
         print(events.to_string(index=False, float_format=lambda v:
                                f"{v:.2f}"))
     return 1 if failures else 0
+
+
+def _detect_and_plot(detector, path, args):
+    import matplotlib
+    matplotlib.use("Agg")
+    from soundnet_keras.plots import save_figure
+    from .plots import detection_figure
+    fig, events = detection_figure(detector, path, args.reference)
+    out = save_figure(fig, args.plot, path, len(args.files) > 1)
+    print(f"wrote {out}", file=sys.stderr)
+    return events
 
 
 def _experiments(args):
@@ -172,6 +190,12 @@ def parser():
     p.add_argument("--model", required=True, help="the run folder")
     p.add_argument("--tsv", action="store_true", help="write DCASE TSV "
                    "(filename, onset, offset, event_label) to stdout")
+    p.add_argument("--plot", metavar="OUT.png", help="also draw the log-mel "
+                   "spectrogram, the CTC token posteriors and the event roll "
+                   "to this image (several files: OUT-<file>.png each)")
+    p.add_argument("--reference", metavar="ANN", help="with --plot: draw "
+                   "the reference events of an annotation file (.tsv, .ann) "
+                   "beside the decoded ones")
     p.set_defaults(run=_detect)
 
     p = commands.add_parser("experiments", help="the paper's experiments: "

@@ -1,5 +1,7 @@
 """Figure 2 and Table 4 of Wang & Metze (2017): training the CTC-RNN on
-each feature, from the histories :func:`sed.experiments.run_table4` saves.
+each feature, from the histories :func:`sed.experiments.run_table4` saves;
+and pictures of what a detector hears and decides on one recording
+(:func:`detection_figure`, ``sed-ctc detect FILE --plot OUT.png``).
 
 matplotlib is imported when a function draws.
 
@@ -10,6 +12,7 @@ Example:
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from soundnet_keras.plots import read_history
@@ -22,6 +25,9 @@ FIGURE2_ROWS = ("lowlevel", "soundnet8_conv5", "snf_fc1", "snr_gru1_bn")
 #: The history fields Figure 2 and Table 4 read.
 FIGURE2_FIELDS = ("epoch", "train_loss", "train_ter", "val_ter", "test_ter")
 
+#: The panel titles of :func:`plot_detection`, top to bottom.
+DETECTION_PANELS = ("log-mel spectrogram",
+                    "CTC token posteriors (blank shaded)", "event roll")
 
 
 def table4_histories(histories=COMMITTED_HISTORIES, rows=None):
@@ -104,6 +110,221 @@ def plot_table4(comparison, axes=None):
     return fig
 
 
-__all__ = ["FIGURE2_FIELDS", "FIGURE2_ROWS",
-           "plot_convergence", "plot_table4", "table4_comparison",
+# --------------------------------------------------------------------------
+# What a detector hears and decides on one recording.
+
+def log_mel_spectrogram(waveform):
+    """The 40 log-mel energies of the low-level feature's 25 ms frames
+    (10 ms hop, 16 kHz; :func:`sed.features.short_frame_descriptors`):
+    ``(values (T, 40), times (T,))``, frame centres in seconds.
+
+    Example:
+        >>> values, times = log_mel_spectrogram(np.zeros(16000))
+        >>> values.shape, times[:2].round(3).tolist()
+        ((100, 40), [0.005, 0.015])
+    """
+    from .features import LOWLEVEL_RECIPE, short_frame_descriptors
+    recipe = LOWLEVEL_RECIPE
+    values = short_frame_descriptors(waveform)[:, :recipe["n_mels"]]
+    times = (np.arange(len(values)) + 0.5) * recipe["hop"] / \
+        recipe["sample_rate"]
+    return values, times
+
+
+def _class_colours(classes):
+    import matplotlib
+    cmap = matplotlib.colormaps["tab20"]
+    return {c: cmap(i % 20) for i, c in enumerate(classes)}
+
+
+def draw_posteriors(ax, probabilities, times, classes, boundaries=None,
+                    legend=True, min_peak=0.2):
+    """Draws per-frame CTC token probabilities on one axis: the blank's as a
+    grey area, each class's onset token as a solid line and its offset
+    token as a dashed line (one colour per class). ``boundaries``: reference
+    onset and offset times, marked as short ticks at the top. Only tokens
+    whose probability reaches ``min_peak`` somewhere get a legend entry.
+    """
+    probabilities = np.asarray(probabilities, np.float64)
+    times = np.asarray(times, np.float64)[:len(probabilities)]
+    colours = _class_colours(classes)
+    ax.fill_between(times, 0, probabilities[:, 0], color="0.85", step="mid",
+                    linewidth=0, label="blank")
+    for k, label in enumerate(classes):
+        for token, style in ((2 * k + 1, "-"), (2 * k + 2, "--")):
+            p = probabilities[:, token]
+            peak = p.max(initial=0.0) >= min_peak
+            ax.plot(times, p, style, color=colours[label], linewidth=1,
+                    label=(f"{label} {'on' if style == '-' else 'off'}"
+                           if peak else None))
+    for t in boundaries if boundaries is not None else ():
+        ax.axvline(t, ymin=0.93, ymax=1.0, color="black", linewidth=1)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("probability")
+    if legend:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                  frameon=False)
+
+
+def reference_events(reference, filename):
+    """The reference events of one recording: ``reference`` is a DataFrame
+    of events (``filename, onset, offset, event_label``), a DCASE ``.tsv``
+    or a TUT ``.ann`` file; rows of other recordings are dropped (a file
+    without rows for this recording means it has no events)."""
+    from .events import read_ann, read_tsv
+    if not isinstance(reference, pd.DataFrame):
+        path = Path(reference)
+        reference = read_ann(path) if path.suffix == ".ann" else \
+            read_tsv(path)
+    events = reference
+    if "filename" in events:
+        events = events[events["filename"] == Path(filename).name]
+    return events.reset_index(drop=True)
+
+
+def plot_detection(waveform, probabilities, times, classes, events,
+                   reference=None, title=None):
+    """What a detector hears and decides on one recording, in three panels
+    (:data:`DETECTION_PANELS`): the log-mel spectrogram of the 16 kHz
+    ``waveform``; the per-frame token posteriors (:func:`draw_posteriors`:
+    the boundary peaks, blank shaded); and the event roll, one row per class
+    that occurs, decoded events dark and, when ``reference`` is given, the
+    reference events light below them.
+
+    Args:
+        waveform: the 16 kHz recording.
+        probabilities: ``(T, 2n + 1)`` token probabilities.
+        times: the ``T`` frame centres (s).
+        classes: the ``n`` event labels.
+        events, reference: DataFrames with ``onset, offset, event_label``
+            (reference may be None).
+        title: the figure's title.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+    duration = len(waveform) / 16000
+    shown = [c for c in classes
+             if c in set(events["event_label"]) or
+             (reference is not None and c in set(reference["event_label"]))]
+    rows = max(len(shown), 1)
+    fig, axes = plt.subplots(
+        3, 1, sharex=True, figsize=(10, 5.2 + 0.22 * rows),
+        gridspec_kw={"height_ratios": [2.2, 1.8, 0.5 + 0.22 * rows]})
+    spec_ax, post_ax, roll_ax = axes
+    values, spec_times = log_mel_spectrogram(waveform)
+    if len(values):
+        lo, hi = np.percentile(values, [2, 99.9])
+        spec_ax.imshow(values.T, origin="lower", aspect="auto",
+                       cmap="magma", vmin=lo, vmax=hi,
+                       interpolation="nearest",
+                       extent=(0, spec_times[-1] + 0.005, 0, values.shape[1]))
+    spec_ax.set_ylabel("mel band")
+    boundaries = None
+    if reference is not None and len(reference):
+        boundaries = np.concatenate([reference["onset"], reference["offset"]])
+    draw_posteriors(post_ax, probabilities, times, classes, boundaries)
+    colours = _class_colours(classes)
+    for i, label in enumerate(shown):
+        mine = events[events["event_label"] == label]
+        roll_ax.broken_barh(list(zip(mine["onset"],
+                                     mine["offset"] - mine["onset"])),
+                            (i - 0.05, 0.45 if reference is not None
+                             else 0.8), color=colours[label])
+        if reference is not None:
+            theirs = reference[reference["event_label"] == label]
+            roll_ax.broken_barh(
+                list(zip(theirs["onset"], theirs["offset"] -
+                         theirs["onset"])), (i - 0.45, 0.35),
+                facecolor=colours[label], alpha=0.35,
+                edgecolor=colours[label], hatch="///")
+    if not shown:
+        roll_ax.text(duration / 2, 0, "no events", ha="center",
+                     va="center", color="0.4")
+    roll_ax.set_yticks(range(len(shown)), shown, fontsize=8)
+    roll_ax.set_ylim(-0.6, rows - 0.4)
+    roll_ax.invert_yaxis()
+    roll_ax.set_xlim(0, duration)
+    roll_ax.set_xlabel("time (s)")
+    n_found = len(events)
+    roll_title = f"{DETECTION_PANELS[2]}: {n_found} decoded"
+    if reference is not None:
+        roll_title += f", {len(reference)} in the reference"
+        roll_ax.legend(handles=[Patch(color="0.3", label="decoded"),
+                                Patch(facecolor="0.3", alpha=0.35,
+                                      hatch="///", label="reference")],
+                       fontsize=7, loc="upper left",
+                       bbox_to_anchor=(1.0, 1.0), frameon=False)
+    for ax, text in zip(axes, DETECTION_PANELS[:2] + (roll_title,)):
+        ax.set_title(text, fontsize=10, loc="left")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def detection_figure(detector, path, reference=None):
+    """:func:`plot_detection` of a trained detector on one audio file.
+
+    Args:
+        detector: a :class:`sed.decode.Detector` (:func:`sed.decode.load_detector`).
+        path: the audio file.
+        reference: None, a DataFrame of events, or an annotation file
+            (``.tsv``, ``.ann``; :func:`reference_events` keeps this
+            recording's rows).
+
+    Returns:
+        ``(figure, events)``: the figure and the decoded events (as
+        :meth:`sed.decode.Detector.detect` returns them).
+    """
+    from soundnet_keras.audio import load_audio
+    from .decode import decode_events
+    values, times = detector.featurise(path)
+    probabilities = detector.probabilities([values])[0]
+    events = decode_events(probabilities, times, detector.classes)
+    if reference is not None:
+        reference = reference_events(reference, path)
+    fig = plot_detection(load_audio(path, 16000), probabilities, times,
+                         detector.classes, events, reference,
+                         title=Path(path).name)
+    events.insert(0, "filename", Path(path).name)
+    return fig, events[["filename", "onset", "offset", "event_label"]]
+
+
+def plot_posterior_epochs(snapshots, times, classes, reference=None):
+    """The token posteriors of one recording after several epochs of
+    training, one panel per epoch (:func:`draw_posteriors`), reference
+    boundaries marked at the top.
+
+    Args:
+        snapshots: epoch -> ``(T, 2n + 1)`` probabilities.
+        times: the frame centres (s).
+        classes: the event labels.
+        reference: the recording's events, or None.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(len(snapshots), 1, sharex=True, squeeze=False,
+                             figsize=(10, 0.6 + 1.3 * len(snapshots)))
+    axes = axes[:, 0]
+    boundaries = None
+    if reference is not None and len(reference):
+        boundaries = np.concatenate([reference["onset"], reference["offset"]])
+    for ax, (epoch, probs) in zip(axes, snapshots.items()):
+        draw_posteriors(ax, probs, times, classes, boundaries,
+                        legend=False)
+        ax.set_title(f"after epoch {epoch}", fontsize=9, loc="left")
+    axes[-1].set_xlabel("time (s)")
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["DETECTION_PANELS", "FIGURE2_FIELDS", "FIGURE2_ROWS",
+           "detection_figure", "draw_posteriors", "log_mel_spectrogram",
+           "plot_convergence", "plot_detection", "plot_posterior_epochs",
+           "plot_table4", "reference_events", "table4_comparison",
            "table4_histories"]

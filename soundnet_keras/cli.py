@@ -41,8 +41,12 @@ def _predict(args):
     failures = []
     for path in args.files:
         try:
-            result = predict(load_audio(path), 22050, top=args.top,
+            waveform = load_audio(path)
+            result = predict(waveform, 22050, top=args.top,
                              model=model, per_frame=args.per_frame)
+            if args.plot:
+                _plot_predictions(waveform, model, args.plot, path,
+                                  len(args.files) > 1, args.top)
         except (OSError, ValueError) as err:
             failures.append((path, err))
             print(f"error: {err}", file=sys.stderr)
@@ -57,6 +61,15 @@ def _predict(args):
                 ranked = ", ".join(f"{n} ({p:.3f})" for n, p in block[key])
                 print(f"    {key:8s} {ranked}")
     return _report(failures)
+
+
+def _plot_predictions(waveform, model, out, path, several, top):
+    import matplotlib
+    matplotlib.use("Agg")
+    from .plots import predictions_figure, save_figure
+    fig, _ = predictions_figure(waveform, 22050, model=model, top=top)
+    out = save_figure(fig, out, path, several)
+    print(f"wrote {out}", file=sys.stderr)
 
 
 def _extract(args):
@@ -167,6 +180,9 @@ def parser():
     pr.add_argument("--per-frame", action="store_true",
                     help="also rank each conv8 frame")
     pr.add_argument("--weights", default="soundnet8_flickr", help=weights_help)
+    pr.add_argument("--plot", metavar="OUT.png", help="also draw the waveform "
+                    "and the top objects and places of each conv8 frame to "
+                    "this image (several files: OUT-<file>.png each)")
     pr.set_defaults(run=_predict)
 
     e = sub.add_parser("extract", help="write one .npz (values, times) of a "

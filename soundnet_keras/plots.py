@@ -1,5 +1,6 @@
 """Figures 1 and 3 of Wang & Metze (2017): training the variants, and their
-activations.
+activations; and what the pretrained SoundNet-8 hears over time
+(:func:`predictions_figure`, ``soundnet-keras predict FILE --plot OUT.png``).
 
 Histories are the ``history.json`` files that :func:`soundnet_keras.train`
 writes (``weights/histories/*.history.json`` for the committed presets).
@@ -33,6 +34,10 @@ VARIANT_HISTORIES = {"SN-F": "snf_standin", "SN-R GRU": "snr_standin",
 #: The layers Figure 3 shows, per network kind.
 FIGURE3_LAYERS = {"snf": ("fc1", "fc2", "fc3"),
                   "snr": ("gru1_bn", "gru2_bn", "gru3_bn")}
+
+#: The panel titles of :func:`plot_predictions`, top to bottom.
+PREDICTION_PANELS = ("waveform", "objects per conv8 frame",
+                     "places per conv8 frame")
 
 
 def read_history(path):
@@ -225,7 +230,135 @@ def transition_contrast(values, times, at, window=1.0):
     return float(jump / max(jitter, 1e-12))
 
 
-__all__ = ["FIGURE3_LAYERS", "PAPER_VAL_KL", "VARIANT_HISTORIES",
-           "describe_run", "layer_activations", "plot_activations",
-           "plot_variant_kl", "read_history", "transition_contrast",
-           "variant_histories"]
+def save_figure(fig, out, source=None, several=False):
+    """Writes a figure to ``out`` (folders made as needed) and closes it;
+    returns the path. With ``several``, the picture of one of several input
+    files goes to ``OUT-<source stem>.png`` (the ``--plot`` of the CLIs).
+
+    Example:
+        >>> import tempfile, matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> out = save_figure(plt.figure(), Path(tempfile.mkdtemp()) / "p.png",
+        ...                   "a/b.wav", several=True)
+        >>> out.name, out.is_file()
+        ('p-b.png', True)
+    """
+    import matplotlib.pyplot as plt
+    out = Path(out)
+    if several:
+        out = out.with_name(f"{out.stem}-{Path(source).stem}{out.suffix}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+# --------------------------------------------------------------------------
+# What SoundNet-8 hears over time.
+
+def prediction_timeline(frames, head, top=5):
+    """The probabilities of the ``top`` classes of one head over the conv8
+    frames: a DataFrame indexed by frame time (s), one column per class,
+    the classes ranked by their highest probability in any frame.
+
+    Args:
+        frames: ``predict(..., per_frame=True)["frames"]`` (each a dict with
+            ``time`` and ``(name, p)`` lists per head). Classes missing from
+            a frame's list (below its cut-off) count as 0: ask ``predict``
+            for every class (``top=1000``) to see all of them.
+        head: ``"objects"`` or ``"places"``.
+        top: how many classes to keep.
+
+    Example:
+        >>> frames = [dict(time=5.0, places=[("park", 0.6), ("street", 0.4)]),
+        ...           dict(time=7.9, places=[("street", 0.9), ("park", 0.1)])]
+        >>> prediction_timeline(frames, "places", top=1)
+              street
+        time        
+        5.0      0.4
+        7.9      0.9
+    """
+    table = pd.DataFrame([dict(frame[head]) for frame in frames],
+                         index=pd.Index([f["time"] for f in frames],
+                                        name="time")).fillna(0.0)
+    order = table.max().sort_values(ascending=False, kind="stable")
+    return table[order.index[:top]]
+
+
+def plot_predictions(waveform, sample_rate, frames, top=5):
+    """The waveform and the top objects and places of each conv8 frame
+    (:data:`PREDICTION_PANELS`), so one sees where in a recording the
+    network changes its mind.
+
+    Each frame's column is centred on its time and as wide as the conv8 hop
+    (2.97 s; each frame hears 14.5 s around it). ``predict`` tiles input
+    shorter than 10 s to 10 s: the tiled part is shaded on the waveform.
+
+    Args:
+        waveform: the recording (1-D).
+        sample_rate: its rate.
+        frames: ``predict(..., per_frame=True)["frames"]``, best with every
+            class (:func:`prediction_timeline`).
+        top: classes shown per head.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+    from .predictions import TILE_SECONDS
+    from .specs import frame_times
+    hop = float(np.diff(frame_times("soundnet8", "conv8", 2))[0])
+    duration = len(waveform) / sample_rate
+    fig, axes = plt.subplots(3, 1, sharex=True, figsize=(10, 2 + 0.5 * top),
+                             gridspec_kw={"height_ratios": [1.2, top, top]})
+    wave_ax = axes[0]
+    t = np.arange(len(waveform)) / sample_rate
+    wave_ax.plot(t, waveform, color="0.3", linewidth=0.4)
+    if duration < TILE_SECONDS:
+        wave_ax.axvspan(duration, TILE_SECONDS, color="0.9",
+                        label=f"repeated to {TILE_SECONDS:g} s")
+        wave_ax.legend(fontsize=7, loc="upper right")
+    wave_ax.set_yticks([])
+    times = np.array([f["time"] for f in frames], np.float64)
+    end = max(duration, TILE_SECONDS if duration < TILE_SECONDS else 0,
+              times.max(initial=0.0) + hop / 2)
+    for ax, head in zip(axes[1:], ("objects", "places")):
+        table = prediction_timeline(frames, head, top)
+        ax.imshow(table.to_numpy().T, aspect="auto", cmap="Blues",
+                  vmin=0, interpolation="nearest", origin="upper",
+                  extent=(times.min() - hop / 2, times.max() + hop / 2,
+                          len(table.columns) - 0.5, -0.5))
+        ax.set_yticks(range(len(table.columns)),
+                      [name.split(",")[0] for name in table.columns],
+                      fontsize=8)
+        for i, time in enumerate(times):
+            best = table.iloc[i].to_numpy().argmax()
+            ax.text(time, best, f"{table.iloc[i, best]:.2f}", ha="center",
+                    va="center", fontsize=7, color="white")
+    axes[-1].set_xlim(0, end)
+    axes[-1].set_xlabel("time (s)")
+    for ax, title in zip(axes, PREDICTION_PANELS):
+        ax.set_title(title, fontsize=10, loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def predictions_figure(waveform, sample_rate, model=None, top=5):
+    """:func:`plot_predictions` of the pretrained SoundNet-8 (or ``model``)
+    on a waveform; returns ``(figure, result)`` with ``result`` as
+    :func:`soundnet_keras.predict` gives it with ``per_frame=True`` (every
+    class ranked)."""
+    from .predictions import predict
+    result = predict(waveform, sample_rate, top=1000, model=model,
+                     per_frame=True)
+    return plot_predictions(waveform, sample_rate, result["frames"],
+                            top), result
+
+
+__all__ = ["FIGURE3_LAYERS", "PAPER_VAL_KL", "PREDICTION_PANELS",
+           "VARIANT_HISTORIES", "describe_run", "layer_activations",
+           "plot_activations", "plot_predictions", "plot_variant_kl",
+           "prediction_timeline", "predictions_figure", "read_history",
+           "save_figure",
+           "transition_contrast", "variant_histories"]
