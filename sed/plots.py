@@ -182,83 +182,109 @@ def reference_events(reference, filename):
     return events.reset_index(drop=True)
 
 
-def plot_detection(waveform, probabilities, times, classes, events,
-                   reference=None, title=None):
-    """What a detector hears and decides on one recording, in three panels
+def draw_event_roll(ax, classes, events=None, reference=None):
+    """Draws an event roll on one axis: one row per class that occurs,
+    ``events`` (decoded) as dark bars and ``reference`` as light hatched
+    bars below them (either may be None). Returns the panel's title, which
+    counts them."""
+    from matplotlib.patches import Patch
+    colours = _class_colours(classes)
+    present = set().union(*(frame["event_label"] for frame in
+                            (events, reference) if frame is not None))
+    shown = [c for c in classes if c in present]
+    both = events is not None and reference is not None
+    layers = []
+    if events is not None:
+        layers.append((events, (-0.05, 0.45) if both else (-0.4, 0.8),
+                       dict(alpha=1.0)))
+    if reference is not None:
+        layers.append((reference, (-0.45, 0.35) if both else (-0.4, 0.8),
+                       dict(alpha=0.35, hatch="///")))
+    for i, label in enumerate(shown):
+        for frame, (low, height), style in layers:
+            mine = frame[frame["event_label"] == label]
+            ax.broken_barh(list(zip(mine["onset"],
+                                    mine["offset"] - mine["onset"])),
+                           (i + low, height), facecolor=colours[label],
+                           edgecolor=colours[label], **style)
+    if not shown:
+        ax.text(0.5, 0.5, "no events", ha="center", va="center",
+                color="0.4", transform=ax.transAxes)
+    ax.set_yticks(range(len(shown)), shown, fontsize=8)
+    ax.set_ylim(max(len(shown), 1) - 0.4, -0.6)
+    counts = []
+    if events is not None:
+        counts.append(f"{len(events)} decoded")
+    if reference is not None:
+        counts.append(f"{len(reference)} in the reference")
+    if both:
+        ax.legend(handles=[Patch(color="0.3", label="decoded"),
+                           Patch(facecolor="0.3", alpha=0.35, hatch="///",
+                                 label="reference")],
+                  fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                  frameon=False)
+    return f"event roll: {', '.join(counts)}" if counts else "event roll"
+
+
+def plot_detection(waveform, classes, probabilities=None, times=None,
+                   events=None, reference=None, title=None):
+    """What a detector hears and decides on one recording
     (:data:`DETECTION_PANELS`): the log-mel spectrogram of the 16 kHz
     ``waveform``; the per-frame token posteriors (:func:`draw_posteriors`:
-    the boundary peaks, blank shaded); and the event roll, one row per class
-    that occurs, decoded events dark and, when ``reference`` is given, the
-    reference events light below them.
+    the boundary peaks, blank shaded), when ``probabilities`` are given;
+    and the event roll (:func:`draw_event_roll`: decoded events dark, the
+    reference light below them), when either is given.
 
     Args:
         waveform: the 16 kHz recording.
-        probabilities: ``(T, 2n + 1)`` token probabilities.
-        times: the ``T`` frame centres (s).
         classes: the ``n`` event labels.
-        events, reference: DataFrames with ``onset, offset, event_label``
-            (reference may be None).
+        probabilities: ``(T, 2n + 1)`` token probabilities, or None.
+        times: the ``T`` frame centres (s).
+        events, reference: DataFrames with ``onset, offset, event_label``,
+            or None.
         title: the figure's title.
 
     Returns:
         The matplotlib figure.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
     duration = len(waveform) / 16000
-    shown = [c for c in classes
-             if c in set(events["event_label"]) or
-             (reference is not None and c in set(reference["event_label"]))]
-    rows = max(len(shown), 1)
-    fig, axes = plt.subplots(
-        3, 1, sharex=True, figsize=(10, 5.2 + 0.22 * rows),
-        gridspec_kw={"height_ratios": [2.2, 1.8, 0.5 + 0.22 * rows]})
-    spec_ax, post_ax, roll_ax = axes
+    wanted = (True, probabilities is not None,
+              events is not None or reference is not None)
+    panels = [p for p, w in zip(DETECTION_PANELS, wanted) if w]
+    present = set().union(*(frame["event_label"] for frame in
+                            (events, reference) if frame is not None))
+    heights = {DETECTION_PANELS[0]: 2.2, DETECTION_PANELS[1]: 1.8,
+               DETECTION_PANELS[2]: 0.5 + 0.22 * max(len(present), 1)}
+    ratios = [heights[p] for p in panels]
+    fig, axes = plt.subplots(len(panels), 1, sharex=True, squeeze=False,
+                             figsize=(10, 0.9 + 1.25 * sum(ratios)),
+                             gridspec_kw={"height_ratios": ratios})
+    axes = dict(zip(panels, axes[:, 0]))
+    titles = {}
+    ax = axes[DETECTION_PANELS[0]]
     values, spec_times = log_mel_spectrogram(waveform)
     if len(values):
         lo, hi = np.percentile(values, [2, 99.9])
-        spec_ax.imshow(values.T, origin="lower", aspect="auto",
-                       cmap="magma", vmin=lo, vmax=hi,
-                       interpolation="nearest",
-                       extent=(0, spec_times[-1] + 0.005, 0, values.shape[1]))
-    spec_ax.set_ylabel("mel band")
-    boundaries = None
-    if reference is not None and len(reference):
-        boundaries = np.concatenate([reference["onset"], reference["offset"]])
-    draw_posteriors(post_ax, probabilities, times, classes, boundaries)
-    colours = _class_colours(classes)
-    for i, label in enumerate(shown):
-        mine = events[events["event_label"] == label]
-        roll_ax.broken_barh(list(zip(mine["onset"],
-                                     mine["offset"] - mine["onset"])),
-                            (i - 0.05, 0.45 if reference is not None
-                             else 0.8), color=colours[label])
-        if reference is not None:
-            theirs = reference[reference["event_label"] == label]
-            roll_ax.broken_barh(
-                list(zip(theirs["onset"], theirs["offset"] -
-                         theirs["onset"])), (i - 0.45, 0.35),
-                facecolor=colours[label], alpha=0.35,
-                edgecolor=colours[label], hatch="///")
-    if not shown:
-        roll_ax.text(duration / 2, 0, "no events", ha="center",
-                     va="center", color="0.4")
-    roll_ax.set_yticks(range(len(shown)), shown, fontsize=8)
-    roll_ax.set_ylim(-0.6, rows - 0.4)
-    roll_ax.invert_yaxis()
-    roll_ax.set_xlim(0, duration)
-    roll_ax.set_xlabel("time (s)")
-    n_found = len(events)
-    roll_title = f"{DETECTION_PANELS[2]}: {n_found} decoded"
-    if reference is not None:
-        roll_title += f", {len(reference)} in the reference"
-        roll_ax.legend(handles=[Patch(color="0.3", label="decoded"),
-                                Patch(facecolor="0.3", alpha=0.35,
-                                      hatch="///", label="reference")],
-                       fontsize=7, loc="upper left",
-                       bbox_to_anchor=(1.0, 1.0), frameon=False)
-    for ax, text in zip(axes, DETECTION_PANELS[:2] + (roll_title,)):
-        ax.set_title(text, fontsize=10, loc="left")
+        ax.imshow(values.T, origin="lower", aspect="auto", cmap="magma",
+                  vmin=lo, vmax=hi, interpolation="nearest",
+                  extent=(0, spec_times[-1] + 0.005, 0, values.shape[1]))
+    ax.set_ylabel("mel band")
+    if DETECTION_PANELS[1] in axes:
+        boundaries = None
+        if reference is not None and len(reference):
+            boundaries = np.concatenate([reference["onset"],
+                                         reference["offset"]])
+        draw_posteriors(axes[DETECTION_PANELS[1]], probabilities, times,
+                        classes, boundaries)
+    if DETECTION_PANELS[2] in axes:
+        titles[DETECTION_PANELS[2]] = draw_event_roll(
+            axes[DETECTION_PANELS[2]], classes, events, reference)
+    last = list(axes.values())[-1]
+    last.set_xlim(0, duration)
+    last.set_xlabel("time (s)")
+    for name, ax in axes.items():
+        ax.set_title(titles.get(name, name), fontsize=10, loc="left")
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
@@ -286,8 +312,8 @@ def detection_figure(detector, path, reference=None):
     events = decode_events(probabilities, times, detector.classes)
     if reference is not None:
         reference = reference_events(reference, path)
-    fig = plot_detection(load_audio(path, 16000), probabilities, times,
-                         detector.classes, events, reference,
+    fig = plot_detection(load_audio(path, 16000), detector.classes,
+                         probabilities, times, events, reference,
                          title=Path(path).name)
     events.insert(0, "filename", Path(path).name)
     return fig, events[["filename", "onset", "offset", "event_label"]]
@@ -324,7 +350,8 @@ def plot_posterior_epochs(snapshots, times, classes, reference=None):
 
 
 __all__ = ["DETECTION_PANELS", "FIGURE2_FIELDS", "FIGURE2_ROWS",
-           "detection_figure", "draw_posteriors", "log_mel_spectrogram",
+           "detection_figure", "draw_event_roll", "draw_posteriors",
+           "log_mel_spectrogram",
            "plot_convergence", "plot_detection", "plot_posterior_epochs",
            "plot_table4", "reference_events", "table4_comparison",
            "table4_histories"]

@@ -41,7 +41,7 @@ def test_plot_detection_draws_the_three_panels_with_reference():
     assert events["event_label"].tolist() == ["dog", "car"]
     reference = pd.DataFrame({"onset": [0.5], "offset": [2.0],
                               "event_label": ["dog"]})
-    fig = sp.plot_detection(np.zeros(64000), probs, times, CLASSES, events,
+    fig = sp.plot_detection(np.zeros(64000), CLASSES, probs, times, events,
                             reference)
     assert len(fig.axes) == 3
     spec, post, roll = fig.axes
@@ -65,12 +65,24 @@ def test_plot_detection_without_events_and_reference():
     probs = one_hot_path([0] * 10)
     events = decode_events(probs, times, CLASSES)
     assert events.empty
-    fig = sp.plot_detection(np.zeros(16000), probs, times, CLASSES, events)
+    fig = sp.plot_detection(np.zeros(16000), CLASSES, probs, times, events)
     assert len(fig.axes) == 3
     roll = fig.axes[2]
     assert roll.get_title(loc="left") == "event roll: 0 decoded"
     assert [t.get_text() for t in roll.texts] == ["no events"]
     assert fig.axes[1].get_legend().get_texts()[0].get_text() == "blank"
+
+
+def test_plot_detection_of_a_recording_and_its_reference_only():
+    reference = pd.DataFrame({"onset": [0.5, 1.0], "offset": [2.0, 3.0],
+                              "event_label": ["car", "dog"]})
+    fig = sp.plot_detection(np.zeros(48000), CLASSES, reference=reference)
+    assert titles(fig) == ["log-mel spectrogram",
+                           "event roll: 2 in the reference"]
+    roll = fig.axes[1]
+    assert [t.get_text() for t in roll.get_yticklabels()] == ["dog", "car"]
+    assert titles(sp.plot_detection(np.zeros(48000), CLASSES)) == [
+        "log-mel spectrogram"]
 
 
 def test_reference_events_reads_tsv_and_keeps_one_recording(tmp_path):
