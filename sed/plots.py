@@ -138,31 +138,42 @@ def _class_colours(classes):
 
 
 def draw_posteriors(ax, probabilities, times, classes, boundaries=None,
-                    legend=True, min_peak=0.2):
+                    legend=True):
     """Draws per-frame CTC token probabilities on one axis: the blank's as a
     grey area, each class's onset token as a solid line and its offset
-    token as a dashed line (one colour per class). ``boundaries``: reference
-    onset and offset times, marked as short ticks at the top. Only tokens
-    whose probability reaches ``min_peak`` somewhere get a legend entry.
+    token as a dashed line, in the class's colour (the colours of
+    :func:`draw_event_roll`; each line's label is ``"<class> onset"`` or
+    ``"<class> offset"``). ``boundaries``: reference onset and offset
+    times, marked as short ticks at the top.
     """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
     probabilities = np.asarray(probabilities, np.float64)
     times = np.asarray(times, np.float64)[:len(probabilities)]
     colours = _class_colours(classes)
     ax.fill_between(times, 0, probabilities[:, 0], color="0.85", step="mid",
                     linewidth=0, label="blank")
     for k, label in enumerate(classes):
-        for token, style in ((2 * k + 1, "-"), (2 * k + 2, "--")):
-            p = probabilities[:, token]
-            peak = p.max(initial=0.0) >= min_peak
-            ax.plot(times, p, style, color=colours[label], linewidth=1,
-                    label=(f"{label} {'on' if style == '-' else 'off'}"
-                           if peak else None))
+        for token, kind, style in ((2 * k + 1, "onset", "-"),
+                                   (2 * k + 2, "offset", "--")):
+            ax.plot(times, probabilities[:, token], style,
+                    color=colours[label], linewidth=1,
+                    label=f"{label} {kind}")
     for t in boundaries if boundaries is not None else ():
         ax.axvline(t, ymin=0.93, ymax=1.0, color="black", linewidth=1)
+    step = float(np.median(np.diff(times))) if len(times) > 1 else 0.1
+    ax.set_xlim(0, times[-1] + step / 2 if len(times) else 1.0)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("probability")
     if legend:
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+        ax.legend(handles=[Patch(color="0.85", label="blank"),
+                           Line2D([], [], color="0.3", label="onset"),
+                           Line2D([], [], color="0.3", linestyle="--",
+                                  label="offset")]
+                  + ([Line2D([], [], color="black", marker="|",
+                             linestyle="", label="annotated\nboundary")]
+                     if boundaries is not None else []),
+                  fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0),
                   frameon=False)
 
 
@@ -255,7 +266,7 @@ def plot_detection(waveform, classes, probabilities=None, times=None,
     present = set().union(*(frame["event_label"] for frame in
                             (events, reference) if frame is not None))
     heights = {DETECTION_PANELS[0]: 2.2, DETECTION_PANELS[1]: 1.8,
-               DETECTION_PANELS[2]: 0.5 + 0.22 * max(len(present), 1)}
+               DETECTION_PANELS[2]: 0.5 + 0.16 * max(len(present), 1)}
     ratios = [heights[p] for p in panels]
     fig, axes = plt.subplots(len(panels), 1, sharex=True, squeeze=False,
                              figsize=(10, 0.9 + 1.25 * sum(ratios)),

@@ -52,7 +52,7 @@ def test_plot_detection_draws_the_three_panels_with_reference():
     blank = post.collections[0]
     assert blank.get_label() == "blank"
     dog_on = [line for line in post.get_lines()
-              if line.get_label() == "dog on"][0]
+              if line.get_label() == "dog onset"][0]
     assert dog_on.get_ydata().argmax() == 5
     # two rows (dog, car); dog has a decoded and a reference bar
     assert [t.get_text() for t in roll.get_yticklabels()] == ["dog", "car"]
@@ -70,7 +70,8 @@ def test_plot_detection_without_events_and_reference():
     roll = fig.axes[2]
     assert roll.get_title(loc="left") == "event roll: 0 decoded"
     assert [t.get_text() for t in roll.texts] == ["no events"]
-    assert fig.axes[1].get_legend().get_texts()[0].get_text() == "blank"
+    legend = fig.axes[1].get_legend().get_texts()
+    assert [t.get_text() for t in legend] == ["blank", "onset", "offset"]
 
 
 def test_plot_detection_of_a_recording_and_its_reference_only():
