@@ -459,10 +459,11 @@ layers
 *Answer.* Read the table: a layer is useful to a boundary detector if it
 changes more at boundaries than elsewhere (contrast above 1) *and* has frames
 short enough to place a boundary. conv7's frames come every 1.5 s and each
-hears 4.1 s of sound, so a boundary is smeared over several of them; conv3
-reacts to every small change of the sound. The paper chose conv5: 0.09 s per
-frame, each hearing half a second, and on its corpus it gave the best test
-TER of all the features it tried.
+hears 4.1 s of sound, so a boundary is smeared over several of them; a conv3
+frame hears only 0.21 s, which shows where the sound changes but is little to
+tell what is sounding. The paper chose conv5: 0.09 s per frame, each hearing
+half a second, and on its corpus it gave the best test TER of all the
+features it tried.
 
 ## 5. Train a small CTC-RNN on conv5 features
 
@@ -617,9 +618,10 @@ the tolerance allows, so the tighter the tolerance, the fewer alignments and
 the higher the loss. At 0 only the annotated frames themselves count, which
 is impossible ("infeasible") as soon as two boundaries fall on one frame. On
 the training recording the network's peaks sit within the 10 frames it was
-trained with, so a wider tolerance adds almost nothing; on the validation
-recording more of its peaks land far from any annotated boundary of their
-token. Hinting shapes *training*: it keeps each peak near its annotated time.
+trained with, so a wider tolerance adds almost nothing. On the validation
+recording, compare how many decoded tokens have no annotated token of their
+kind at all, and how far the others land. Hinting shapes *training*: it keeps
+each peak near its annotated time.
 
 **Going further.** Train longer (`EPOCHS`), with the paper's 400 units
 (`config["net"]["units"]`), on the low-level feature (`"lowlevel"`) or another

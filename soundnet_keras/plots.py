@@ -332,10 +332,12 @@ def plot_predictions(waveform, sample_rate, frames, top=5):
         ax.set_yticks(range(len(table.columns)),
                       [name.split(",")[0] for name in table.columns],
                       fontsize=8)
+        peak = table.to_numpy().max(initial=0.0)
         for i, time in enumerate(times):
             best = table.iloc[i].to_numpy().argmax()
-            ax.text(time, best, f"{table.iloc[i, best]:.2f}", ha="center",
-                    va="center", fontsize=7, color="white")
+            value = table.iloc[i, best]
+            ax.text(time, best, f"{value:.2f}", ha="center", va="center",
+                    fontsize=7, color="white" if value > peak / 2 else "black")
     axes[-1].set_xlim(0, end)
     axes[-1].set_xlabel("time (s)")
     for ax, title in zip(axes, PREDICTION_PANELS):
