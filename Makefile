@@ -38,14 +38,16 @@ $(DEMO_CORPUS)/metadata.json: $(VENV)/.installed
 
 # The pretrained SoundNet on one file; then the detector, trained briefly on
 # the built-in corpus (sed/configs/demo.yaml; resumes if interrupted),
-# evaluated on its test split, run on one test recording, and its training
-# curves drawn to build/figures/demo_training.png.
+# evaluated on its test split, run on one test recording (its picture,
+# against the reference, in build/figures/demo_detection.png), and its
+# training curves drawn to build/figures/demo_training.png.
 demo: $(WEIGHTS) $(DEMO_AUDIO) $(DEMO_CORPUS)/metadata.json
 	$(BIN)/soundnet-keras layers soundnet8
 	$(BIN)/soundnet-keras predict $(DEMO_AUDIO) --top 5
 	$(BIN)/sed-ctc train --config sed/configs/demo.yaml --no-progress
 	$(BIN)/sed-ctc evaluate --model $(DEMO_RUN) --corpus $(DEMO_CORPUS) --splits test --no-progress
-	$(BIN)/sed-ctc detect $(DEMO_CORPUS)/audio/$$(sed -n 2p $(DEMO_CORPUS)/test.tsv | cut -f1) --model $(DEMO_RUN)
+	$(BIN)/sed-ctc detect $(DEMO_CORPUS)/audio/$$(sed -n 2p $(DEMO_CORPUS)/test.tsv | cut -f1) --model $(DEMO_RUN) \
+	  --plot build/figures/demo_detection.png --reference $(DEMO_CORPUS)/test.tsv
 	$(BIN)/sed-ctc plot $(DEMO_RUN) --out build/figures/demo_training.png
 
 test: $(WEIGHTS)

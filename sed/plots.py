@@ -177,16 +177,19 @@ def draw_posteriors(ax, probabilities, times, classes, boundaries=None,
                   frameon=False)
 
 
-def reference_events(reference, filename):
+def reference_events(reference, filename, classes=None):
     """The reference events of one recording: ``reference`` is a DataFrame
     of events (``filename, onset, offset, event_label``), a DCASE ``.tsv``
     or a TUT ``.ann`` file; rows of other recordings are dropped (a file
-    without rows for this recording means it has no events)."""
-    from .events import read_ann, read_tsv
+    without rows for this recording means it has no events). With
+    ``classes``, a label outside them is an error that names it."""
+    from .events import read_ann, read_tsv, validate_events
     if not isinstance(reference, pd.DataFrame):
         path = Path(reference)
-        reference = read_ann(path) if path.suffix == ".ann" else \
-            read_tsv(path)
+        reference = read_ann(path, classes=classes) \
+            if path.suffix == ".ann" else read_tsv(path, classes=classes)
+    elif classes is not None:
+        validate_events(reference, classes=classes)
     events = reference
     if "filename" in events:
         events = events[events["filename"] == Path(filename).name]
@@ -322,7 +325,7 @@ def detection_figure(detector, path, reference=None):
     probabilities = detector.probabilities([values])[0]
     events = decode_events(probabilities, times, detector.classes)
     if reference is not None:
-        reference = reference_events(reference, path)
+        reference = reference_events(reference, path, detector.classes)
     fig = plot_detection(load_audio(path, 16000), detector.classes,
                          probabilities, times, events, reference,
                          title=Path(path).name)

@@ -95,6 +95,11 @@ def test_reference_events_reads_tsv_and_keeps_one_recording(tmp_path):
     assert sp.reference_events(table, "c.wav").empty
     with pytest.raises(FileNotFoundError):
         sp.reference_events(tmp_path / "missing.tsv", "a.wav")
+    with pytest.raises(ValueError, match="cat"):
+        sp.reference_events(table.assign(event_label="cat"), "a.wav",
+                            classes=CLASSES)
+    with pytest.raises(ValueError, match="ref.tsv"):
+        sp.reference_events(tmp_path / "ref.tsv", "a.wav", classes=["dog"])
 
 
 def test_plot_posterior_epochs_one_panel_per_epoch():
