@@ -515,8 +515,8 @@ fig = sp.plot_convergence({"this run": history})
 The probability of each token on our validation recording after some epochs:
 the blank in grey, onset tokens as solid lines, offset tokens dashed, one
 colour per event type; the ticks at the top are the annotated boundaries.
-First the network says blank everywhere (the cheapest way to lower the loss);
-then narrow peaks rise near the boundaries.
+First the network says blank almost everywhere (the cheapest way to lower
+the loss); then narrow peaks rise near the boundaries.
 """),
     code("""
 detector = load_detector(config["training"]["out"])
