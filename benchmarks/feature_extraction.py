@@ -28,7 +28,7 @@ import soundfile  # noqa: E402
 
 from provenance import provenance  # noqa: E402
 from sed.cache import FeatureCache  # noqa: E402
-from sed.features import SPLITS, _corpus_paths, make_extractor  # noqa: E402
+from sed.features import SPLITS, corpus_paths, make_extractor  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "feature_extraction.json"
 
@@ -49,8 +49,8 @@ def _corpus(args, workdir):
 
 def measure(corpus, kind, cache_root):
     """Set-up, cold and warm times and the cache size of one kind."""
-    paths = _corpus_paths(corpus, None)
-    train = _corpus_paths(corpus, "train")
+    paths = corpus_paths(corpus, None)
+    train = corpus_paths(corpus, "train")
     seconds = sum(soundfile.info(str(p)).duration for p in paths)
     cache = FeatureCache(cache_root)
     start = time.perf_counter()

@@ -96,7 +96,7 @@ def test_parse_kind_defaults_and_errors():
     assert F.parse_kind("snf").layer == "pool5"
     assert F.parse_kind("snr:gru1_bn") == F.FeatureKind("snr", "gru1_bn")
     assert F.parse_kind("lowlevel") == F.FeatureKind("lowlevel")
-    with pytest.raises(ValueError, match="Known kinds: lowlevel, snf:pool5"):
+    with pytest.raises(ValueError, match="Known kinds: lowlevel, opensmile, snf:pool5"):
         F.parse_kind("mfcc:conv5")
     with pytest.raises(ValueError, match="Unknown layer 'fc1'.*conv5"):
         F.parse_kind("soundnet8:fc1")
