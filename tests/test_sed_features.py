@@ -694,3 +694,17 @@ def test_opensmile_cache_round_trip(shared_corpus, tmp_path):
     parallel.components = extractor.components
     for (values, _), (cached, _) in zip(parallel.map(paths), cold):
         np.testing.assert_allclose(values, cached, rtol=1e-5, atol=1e-5)
+
+
+def test_opensmile_config_is_the_lowlevel_recipe_on_opensmile():
+    from sed.train import load_config
+    configs = Path(__file__).parent.parent / "sed" / "configs"
+    ours = load_config(configs / "opensmile.yaml")
+    lowlevel = load_config(configs / "lowlevel.yaml")
+    assert ours["feats"]["kind"] == "opensmile"
+    assert F.parse_kind(ours["feats"]["kind"]) == F.FeatureKind("opensmile")
+    for section in ours:
+        if section not in ("feats", "training"):
+            assert ours[section] == lowlevel[section], section
+    assert {k: v for k, v in ours["training"].items() if k != "out"} == {
+        k: v for k, v in lowlevel["training"].items() if k != "out"}

@@ -38,7 +38,7 @@ def corpus_paths(corpus, split):
 
 def features_for(corpus_or_paths, kind="soundnet8:conv5", cache_dir=None, *,
                  split=None, weights=DEFAULT, fit_paths=None, progress=True,
-                 extractor=None):
+                 extractor=None, workers=1):
     """Features of a kind for every recording of a corpus or a list of files.
 
     Each recording is computed once and cached (see :mod:`sed.cache`); later
@@ -57,6 +57,8 @@ def features_for(corpus_or_paths, kind="soundnet8:conv5", cache_dir=None, *,
             (``lowlevel``); default for a corpus: its train split.
         progress: show a progress bar over the recordings.
         extractor: an extractor to use instead of building one for ``kind``.
+        workers: processes for the descriptors of fitted kinds
+            (:func:`make_extractor`).
 
     Returns:
         A list of ``(values (T, D) float32, times (T,))``, one per recording,
@@ -78,7 +80,8 @@ def features_for(corpus_or_paths, kind="soundnet8:conv5", cache_dir=None, *,
     cache = FeatureCache(cache_dir) if cache_dir is not None else None
     if extractor is None:
         extractor = make_extractor(kind, weights=weights, fit_paths=fit_paths,
-                                   cache=cache, progress=progress)
+                                   cache=cache, progress=progress,
+                                   workers=workers)
     if cache is None:
         return [_checked(extractor, p)
                 for p in tqdm(paths, desc=str(extractor.kind), unit="rec",
@@ -240,11 +243,13 @@ class AlignedSequence(NamedTuple):
 
 
 def load_aligned(corpus, kind="soundnet8:conv5", split="train",
-                 cache_dir=None, *, weights=DEFAULT, progress=True):
+                 cache_dir=None, *, weights=DEFAULT, progress=True,
+                 workers=1):
     """A corpus split as aligned, normalised (features, labels) sequences.
 
-    Features come from the cache (computed on first use). The normaliser is
-    fitted on the training split's features only, saved as
+    Features come from the cache (computed on first use). The normaliser
+    (:func:`normaliser_for` the kind) is fitted on the training split's
+    features only, saved as
     ``normaliser-<hash of the training set>.npz`` beside the cached features,
     and applied to every split.
 
@@ -255,6 +260,7 @@ def load_aligned(corpus, kind="soundnet8:conv5", split="train",
         cache_dir: the cache folder (default ``<corpus root>/features``).
         weights: for network kinds, see :func:`make_extractor`.
         progress: show progress bars.
+        workers: processes for the descriptors of fitted kinds.
 
     Returns:
         A list of :class:`AlignedSequence`, in the order of
@@ -267,7 +273,8 @@ def load_aligned(corpus, kind="soundnet8:conv5", split="train",
                          else Path(corpus.root) / "features")
     train_paths = corpus_paths(corpus, "train")
     extractor = make_extractor(kind, weights=weights, fit_paths=train_paths,
-                               cache=cache, progress=progress)
+                               cache=cache, progress=progress,
+                               workers=workers)
     train_set = sha256_text(*sorted(cache.audio_sha256(p)
                                     for p in train_paths))
     norm_path = (cache.folder(extractor.kind, extractor.weights_sha256)

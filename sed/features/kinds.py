@@ -44,7 +44,8 @@ def register_kind(prefix, factory, default_layer=None, layers=()):
     Args:
         prefix: the kind's name before ``:``.
         factory: called as ``factory(kind, weights=..., fit_paths=...,
-            cache=..., progress=...)`` with a :class:`FeatureKind`; returns an
+            cache=..., progress=..., workers=...)`` with a
+            :class:`FeatureKind`; returns an
             extractor: a callable ``path -> (values, times)`` with attributes
             ``kind`` (the kind as a string), ``weights_sha256`` (a hash of
             everything its output depends on besides the audio) and
@@ -107,7 +108,7 @@ def parse_kind(kind):
 
 
 def make_extractor(kind, *, weights=DEFAULT, fit_paths=None, cache=None,
-                   progress=False):
+                   progress=False, workers=1):
     """The extractor of a feature kind (see :func:`register_kind`).
 
     Args:
@@ -120,11 +121,13 @@ def make_extractor(kind, *, weights=DEFAULT, fit_paths=None, cache=None,
         cache: a :class:`sed.cache.FeatureCache` where fitted parameters are
             kept (optional).
         progress: show progress bars while fitting.
+        workers: processes that compute the descriptors of fitted kinds
+            (ignored by network kinds).
     """
     kind = parse_kind(kind)
     return _REGISTRY[kind.prefix].factory(kind, weights=weights,
                                           fit_paths=fit_paths, cache=cache,
-                                          progress=progress)
+                                          progress=progress, workers=workers)
 
 
 __all__ = ["DEFAULT", "FeatureKind", "known_kinds", "make_extractor",

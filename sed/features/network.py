@@ -123,7 +123,7 @@ def _new_network_extractor(prefix, layer, weights_path):
     return extractor, digest
 
 
-def _network_factory(kind, weights, fit_paths, cache, progress):
+def _network_factory(kind, weights, fit_paths, cache, progress, workers):
     return SoundNetFeatures(kind, weights)
 
 

@@ -45,7 +45,7 @@ class PCAFeature:
     #: Whether the training normaliser may scale each output dimension to
     #: unit variance (which whitens the PCA's output).
     whiten = True
-    #: Whether descriptors are always computed in a spawned process (by
+    #: Whether descriptors are always computed in a worker process (by
     #: ``compute_descriptors``), away from libraries the caller has loaded.
     isolated = False
 
@@ -189,16 +189,24 @@ _POOL = None
 
 
 def process_pool(workers):
-    """A pool of ``workers`` fresh ("spawn") processes, kept for reuse by
-    this process. Spawned, they import neither TensorFlow nor anything else
-    the parent has loaded."""
+    """A pool of ``workers`` processes, kept for reuse by this process.
+
+    They are forked from a fresh "forkserver" process that has imported
+    ``opensmile`` (when installed) and :mod:`sed.features` first: openSMILE's
+    library corrupts the heap (``malloc(): invalid size``) in a process that
+    imported TensorFlow before it, and each worker imports the caller's
+    ``__main__``, which may import TensorFlow, only afterwards. (The server
+    is shared by the whole process: started earlier by other code, it keeps
+    that code's preloads.)
+    """
     global _POOL
     workers = max(1, int(workers))
     if _POOL is None or _POOL._max_workers != workers:
         if _POOL is not None:
             _POOL.shutdown()
-        _POOL = ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"))
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["opensmile", "sed.features"])
+        _POOL = ProcessPoolExecutor(workers, mp_context=context)
     return _POOL
 
 
@@ -207,7 +215,7 @@ def pca_factory(cls):
     :class:`PCAFeature` subclass: fits on ``fit_paths``, or reads the PCA
     saved in the cache for the same recipe and training recordings."""
 
-    def factory(kind, weights, fit_paths, cache, progress):
+    def factory(kind, weights, fit_paths, cache, progress, workers):
         if fit_paths is None:
             raise ValueError(
                 f"the {kind!s} feature needs the training recordings to fit "
@@ -218,14 +226,16 @@ def pca_factory(cls):
             raise ValueError(f"fit_paths is empty: the {kind!s} PCA needs "
                              "training recordings")
         if cache is None:
-            return cls().fit(fit_paths, progress=progress)
+            return cls(workers=workers).fit(fit_paths, progress=progress)
         fit_set = sha256_text(json.dumps(cls.RECIPE, sort_keys=True),
                               *sorted(cache.audio_sha256(p)
                                       for p in fit_paths))
         path = cache.root / sanitise_kind(kind) / f"pca-{fit_set[:16]}.npz"
         if path.is_file():
-            return cls.load(path)
-        feature = cls().fit(fit_paths, progress=progress)
+            feature = cls.load(path)
+            feature.workers = int(workers)
+            return feature
+        feature = cls(workers=workers).fit(fit_paths, progress=progress)
         feature.save(path)
         return feature
 

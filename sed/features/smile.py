@@ -85,9 +85,10 @@ def _smile(feature_set):
 
 
 def isolated(function, *args):
-    """``function(*args)`` in a spawned process that has not loaded
-    TensorFlow: openSMILE's library corrupts the heap (``malloc(): invalid
-    size``, then an abort) in a process that imported TensorFlow before it.
+    """``function(*args)`` in a worker process that imported openSMILE
+    before anything else (:func:`sed.features.pca.process_pool`): openSMILE's
+    library corrupts the heap (``malloc(): invalid size``, then an abort) in
+    a process that imported TensorFlow before it.
     """
     return process_pool(1).submit(function, *args).result()
 
@@ -140,24 +141,25 @@ def functionals(x):
         >>> functionals(np.arange(5.0)[None, :, None]).round(2).tolist()[0][:6]
         [4.0, 0.0, 4.0, 4.0, 0.0, 2.0]
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = np.ascontiguousarray(x, dtype=np.float64)
     n = x.shape[1]
     top, bottom = x.max(axis=1), x.min(axis=1)
     mean = x.mean(axis=1)
     centred = x - mean[:, None]
     t = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
-    spread = max(float((t ** 2).sum()), 1e-300)
+    spread = max(float((t * t).sum()), 1e-300)
     slope = np.einsum("t,btd->bd", t, centred) / spread
     offset = mean - slope * (n - 1) / 2.0
     error = centred - slope[:, None] * t[None, :, None]
-    variance = (centred ** 2).mean(axis=1)
+    squares = centred * centred
+    variance = squares.mean(axis=1)
     std = np.sqrt(variance)
     positive = variance > 0
     safe = np.where(positive, variance, 1.0)
-    skewness = np.where(positive, (centred ** 3).mean(axis=1)
+    skewness = np.where(positive, (squares * centred).mean(axis=1)
                         / (safe * np.sqrt(safe)), 0.0)
-    kurtosis = np.where(positive, (centred ** 4).mean(axis=1) / safe ** 2,
-                        0.0)
+    kurtosis = np.where(positive, (squares * squares).mean(axis=1)
+                        / (safe * safe), 0.0)
     ordered = np.sort(x, axis=1)
 
     def quantile(q):  # linear interpolation between order statistics
@@ -170,7 +172,7 @@ def functionals(x):
     q1, q2, q3 = quantile(0.25), quantile(0.5), quantile(0.75)
     out = np.stack([top, bottom, top - bottom, x.argmax(axis=1),
                     x.argmin(axis=1), mean, slope, offset,
-                    np.abs(error).mean(axis=1), (error ** 2).mean(axis=1),
+                    np.abs(error).mean(axis=1), (error * error).mean(axis=1),
                     std, skewness, kurtosis, q1, q2, q3, q2 - q1, q3 - q2,
                     q3 - q1], axis=-1)
     return out.reshape(len(x), -1)
@@ -249,7 +251,7 @@ class OpenSmile(PCAFeature):
 
     def descriptors(self, path):
         """The 988 functionals at 10 Hz of one recording, before the PCA,
-        computed in a spawned process (see :func:`isolated`).
+        computed in a worker process (see :func:`isolated`).
 
         Returns:
             ``(values (T, 988) float64, times (T,))``, T the number of whole
