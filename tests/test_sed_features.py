@@ -187,16 +187,23 @@ def test_lowlevel_is_50_dims_at_10_hz(shared_corpus):
         np.testing.assert_allclose(times, (np.arange(len(values)) + .5) / 10)
 
 
-def test_lowlevel_pca_is_fitted_on_train_only(corpus, tmp_path, monkeypatch):
+def _spy_on_fit(monkeypatch, cls):
+    """Records the file names each ``cls.fit`` is given; returns them and
+    the original ``fit``."""
     fitted_on = []
-    original_fit = F.LowLevel.fit
+    original_fit = cls.fit
 
     def spy(self, paths, progress=False):
         paths = list(paths)
         fitted_on.append(sorted(Path(p).name for p in paths))
         return original_fit(self, paths, progress)
 
-    monkeypatch.setattr(F.LowLevel, "fit", spy)
+    monkeypatch.setattr(cls, "fit", spy)
+    return fitted_on, original_fit
+
+
+def test_lowlevel_pca_is_fitted_on_train_only(corpus, tmp_path, monkeypatch):
+    fitted_on, original_fit = _spy_on_fit(monkeypatch, F.LowLevel)
     cache_dir = tmp_path / "cache"
     F.features_for(corpus, "lowlevel", cache_dir, progress=False)
     assert fitted_on == [["a.wav", "b.wav", "c.wav"]]
@@ -633,15 +640,7 @@ def test_opensmile_windows_are_centred_and_cut_at_the_edges(tmp_path):
 def test_opensmile_pca_on_train_only_not_whitened(shared_corpus, tmp_path,
                                                   monkeypatch):
     smile = _smile_module()
-    fitted_on = []
-    original_fit = smile.OpenSmile.fit
-
-    def spy(self, paths, progress=False):
-        paths = list(paths)
-        fitted_on.append(sorted(Path(p).name for p in paths))
-        return original_fit(self, paths, progress)
-
-    monkeypatch.setattr(smile.OpenSmile, "fit", spy)
+    fitted_on, _ = _spy_on_fit(monkeypatch, smile.OpenSmile)
     cache_dir = tmp_path / "cache"
     train = F.features_for(shared_corpus, "opensmile", cache_dir,
                            split="train", progress=False)
@@ -708,3 +707,14 @@ def test_opensmile_config_is_the_lowlevel_recipe_on_opensmile():
             assert ours[section] == lowlevel[section], section
     assert {k: v for k, v in ours["training"].items() if k != "out"} == {
         k: v for k, v in lowlevel["training"].items() if k != "out"}
+
+
+@pytest.mark.parametrize("kind", ["lowlevel", "opensmile"])
+def test_too_short_recordings_are_named(tmp_path, kind):
+    if kind == "opensmile":
+        _smile_module()
+    path = tmp_path / "blip.wav"
+    soundfile.write(path, np.zeros(800), RATE)   # 50 ms
+    with pytest.raises(ValueError, match=rf"blip\.wav: 0\.050 s of audio is "
+                                         f"shorter than one {kind} frame"):
+        F.FITTED[kind]().descriptors(path)

@@ -175,7 +175,7 @@ def summarise(descriptors, recipe=LOWLEVEL_RECIPE):
     """
     per = recipe["window"] // recipe["hop"]
     t = len(descriptors) // per
-    grouped = descriptors[:t * per].reshape(t, per, -1)
+    grouped = descriptors[:t * per].reshape(t, per, descriptors.shape[1])
     values = np.concatenate([grouped.mean(axis=1), grouped.std(axis=1)],
                             axis=1)
     times = (np.arange(t) + 0.5) * recipe["window"] / recipe["sample_rate"]
@@ -216,22 +216,11 @@ class LowLevel(PCAFeature):
     RECIPE = LOWLEVEL_RECIPE
     sample_rate = LOWLEVEL_RECIPE["sample_rate"]
 
-    def descriptors(self, path):
-        """The 170 summary values at 10 Hz of one recording, before PCA.
-
-        Returns:
-            ``(values (T, 170) float64, times (T,))``.
-        """
-        from soundnet_keras import load_audio
-        waveform = load_audio(path, self.sample_rate)
-        values, times = summarise(short_frame_descriptors(waveform,
-                                                          self.recipe),
-                                  self.recipe)
-        if len(values) == 0:
-            raise ValueError(
-                f"{path}: {len(waveform) / self.sample_rate:.3f} s of audio "
-                "is shorter than one 100 ms low-level window")
-        return values, times
+    def describe(self, waveform):
+        """The 170 summary values at 10 Hz of a 16 kHz waveform, before the
+        PCA: ``(values (T, 170) float64, times (T,))``."""
+        return summarise(short_frame_descriptors(waveform, self.recipe),
+                         self.recipe)
 
 
 register_kind("lowlevel", pca_factory(LowLevel))

@@ -3,19 +3,23 @@ part of the low-level kinds (:class:`sed.features.LowLevel`,
 :class:`sed.features.OpenSmile`).
 
 A subclass gives ``kind``, ``RECIPE`` (a JSON-able dict with
-``n_components``; part of the cache key) and ``descriptors(path) ->
-(values (T, D) float64, times (T,))``. :meth:`PCAFeature.fit` standardises
+``n_components``; part of the cache key), ``sample_rate`` and
+``describe(waveform) -> (values (T, D) float64, times (T,))``. :meth:`PCAFeature.fit` standardises
 the descriptors (z-scores) and keeps the first principal components of the
 training windows; :meth:`PCAFeature.transform` projects, without rescaling
 the components (their variances are the PCA's eigenvalues, largest first).
 
 Example:
+    >>> import tempfile, soundfile
     >>> class Toy(PCAFeature):
     ...     kind, RECIPE = "toy", dict(version=1, n_components=1)
-    ...     def descriptors(self, path):
-    ...         x = np.array([[0.0, 0.0], [1.0, 2.0], [2.0, 4.0]])
-    ...         return x, np.arange(3) / 10
-    >>> values, times = Toy().fit(["a.wav"]).transform("a.wav")
+    ...     sample_rate = 16000
+    ...     def describe(self, waveform):  # mean, twice the mean, 3 frames
+    ...         x = waveform.reshape(3, -1).mean(axis=1)[:, None]
+    ...         return np.hstack([x, 2 * x]), np.arange(3) / 10
+    >>> path = tempfile.mktemp(suffix=".wav")
+    >>> soundfile.write(path, np.repeat([0.0, 0.25, 0.5], 160), 16000)
+    >>> values, times = Toy().fit([path]).transform(path)
     >>> values.astype(float).round(2).ravel().tolist()
     [-1.73, 0.0, 1.73]
 """
@@ -59,23 +63,47 @@ class PCAFeature:
         self.explained_variance_ratio = None
         self.n_windows = 0
 
-    def descriptors(self, path):
-        """``(values (T, D) float64, times (T,))`` before the PCA."""
+    def describe(self, waveform):
+        """``(values (T, D) float64, times (T,))`` of a waveform at
+        ``sample_rate``, before the PCA (T may be 0)."""
         raise NotImplementedError
+
+    def compute_descriptors(self, path):
+        """:meth:`describe` of a recording, read at ``sample_rate``, in this
+        process.
+
+        Raises:
+            ValueError: when the recording is shorter than one frame.
+        """
+        from soundnet_keras import load_audio
+        waveform = load_audio(path, self.sample_rate)
+        values, times = self.describe(waveform)
+        if len(values) == 0:
+            raise ValueError(
+                f"{path}: {len(waveform) / self.sample_rate:.3f} s of audio "
+                f"is shorter than one {self.kind} frame")
+        return values, times
+
+    def descriptors(self, path):
+        """``(values (T, D) float64, times (T,))`` of a recording before the
+        PCA; computed in a worker process for ``isolated`` kinds."""
+        if self.isolated:
+            return process_pool(self.workers).submit(
+                self.compute_descriptors, path).result()
+        return self.compute_descriptors(path)
 
     def descriptors_of(self, paths, progress=False, desc=None):
         """Yields the descriptors of each path, in order; in ``workers``
-        processes when there are more than one."""
+        processes when there are more than one (or the kind is
+        ``isolated``)."""
         paths = list(paths)
         bar = dict(total=len(paths), desc=desc or self.kind, unit="rec",
                    disable=not progress, leave=False)
-        if self.isolated:
+        if self.isolated or self.workers > 1:
             work = process_pool(self.workers).map(self.compute_descriptors,
                                                   paths)
-        elif self.workers > 1:
-            work = process_pool(self.workers).map(self.descriptors, paths)
         else:
-            work = map(self.descriptors, paths)
+            work = map(self.compute_descriptors, paths)
         yield from tqdm(work, **bar)
 
     def map(self, paths):

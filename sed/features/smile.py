@@ -235,12 +235,13 @@ class OpenSmile(PCAFeature):
 
     Example:
         >>> import tempfile, soundfile
-        >>> path = tempfile.mktemp(suffix=".wav")
-        >>> rng = np.random.default_rng(0)
-        >>> soundfile.write(path, 0.1 * rng.standard_normal(32000), 16000)
-        >>> values, times = OpenSmile(n_components=5).fit([path])(path)
-        >>> values.shape, times[:2].round(2).tolist()
-        ((20, 5), [0.05, 0.15])
+        >>> wav = tempfile.mktemp(suffix=".wav")
+        >>> chirp = np.sin(2 * np.pi * np.cumsum(np.linspace(200, 2000, 24000))
+        ...                / 16000)
+        >>> soundfile.write(wav, 0.3 * chirp, 16000)
+        >>> feature = OpenSmile(n_components=3).fit([wav])
+        >>> feature(wav)[0].shape, feature.whiten
+        ((15, 3), False)
     """
 
     kind = "opensmile"
@@ -249,31 +250,18 @@ class OpenSmile(PCAFeature):
     whiten = False
     isolated = True
 
-    def descriptors(self, path):
-        """The 988 functionals at 10 Hz of one recording, before the PCA,
-        computed in a worker process (see :func:`isolated`).
-
-        Returns:
-            ``(values (T, 988) float64, times (T,))``, T the number of whole
-            100 ms frames.
-        """
-        return process_pool(self.workers).submit(self.compute_descriptors,
-                                                 path).result()
-
-    def compute_descriptors(self, path):
-        """:meth:`descriptors` in this process (which must not have loaded
-        TensorFlow before openSMILE)."""
-        from soundnet_keras import load_audio
+    def describe(self, waveform):
+        """The 988 functionals at 10 Hz of a 16 kHz waveform, before the
+        PCA: ``(values (T, 988) float64, times (T,))``, T the number of whole
+        100 ms frames. Computed in a worker process by :meth:`descriptors`
+        (see :func:`isolated`)."""
         r = self.recipe
-        waveform = load_audio(path, self.sample_rate)
         n_frames = len(waveform) // r["hop"]
+        times = (np.arange(n_frames) + 0.5) * r["hop"] / r["sample_rate"]
         if n_frames == 0:
-            raise ValueError(
-                f"{path}: {len(waveform) / self.sample_rate:.3f} s of audio "
-                "is shorter than one 100 ms frame")
+            return np.zeros((0, 52 * len(FUNCTIONALS))), times
         values = functionals_at_10hz(emobase_contours(waveform, r), n_frames,
                                      r)
-        times = (np.arange(n_frames) + 0.5) * r["hop"] / r["sample_rate"]
         return values, times
 
 
