@@ -615,7 +615,8 @@ def test_opensmile_frames_equal_opensmile_api(tmp_path):
     np.testing.assert_allclose(times, [0.05, 0.15, 0.25, 0.35, 0.45])
     for frame in values:
         _assert_functionals_equal(frame, ref, contours)
-    # Our deltas are emobase's own (+-2 frames, edges repeated).
+    # The 26 delta contours (ours, +-2 frames with edges repeated) match
+    # too: their functionals are columns 494-987 above.
     names = smile.isolated(smile.descriptor_names)
     assert names[26] == "pcm_intensity_sma_de" and len(names) == 52
 

@@ -3,9 +3,9 @@
 
 The authors' earlier system on the same corpus used 983 openSMILE
 functionals, close to the emobase set (988 = 52 descriptors x 19
-functionals); [6]'s 50-d feature was most likely a PCA of such a set, at
-10 Hz. The paper gives neither the window nor the rate of the functionals,
-so the framing is this project's interpretation:
+functionals); [6]'s 50-d feature was most likely a PCA of such a set. The
+paper gives its dimension and rate (50, 10 Hz) but not the window of the
+functionals, so the framing is this project's interpretation:
 
 1. emobase's 26 low-level descriptors (intensity, loudness, MFCC 1-12, LSP
    0-7, zero-crossing rate, voicing probability, F0, F0 envelope; 25 ms
