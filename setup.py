@@ -28,7 +28,9 @@ setup(
         "pyyaml",
     ],
     extras_require={
-        "dev": ["pytest", "hypothesis", "psutil", "nbmake"],
+        # the "opensmile" feature kind (openSMILE emobase functionals)
+        "opensmile": ["opensmile>=2.5"],
+        "dev": ["pytest", "hypothesis", "psutil", "nbmake", "opensmile>=2.5"],
     },
     entry_points={
         "console_scripts": ["soundnet-keras=soundnet_keras.cli:main",

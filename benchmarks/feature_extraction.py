@@ -1,9 +1,11 @@
 """Feature extraction over a corpus: time, times real time, cache size.
 
-For each feature kind (default ``lowlevel`` and ``soundnet8:conv5``) into an
-empty cache: the set-up (building the network, or fitting the low-level PCA
-on the training split), extracting and caching every recording (cold), and
-reading everything back from the cache (warm); then the cache's size on disk.
+For each feature kind (default ``lowlevel``, ``opensmile`` and
+``soundnet8:conv5``) into an empty cache: the set-up (building the network,
+or fitting a PCA on the training split), extracting and caching every
+recording (cold), and reading everything back from the cache (warm); then
+the cache's size on disk. Fitted kinds run once per ``--workers`` count
+(processes computing their descriptors).
 
 Run: ``python benchmarks/feature_extraction.py [CORPUS_DIR]``. Without a
 corpus directory it builds the default corpus
@@ -28,7 +30,8 @@ import soundfile  # noqa: E402
 
 from provenance import provenance  # noqa: E402
 from sed.cache import FeatureCache  # noqa: E402
-from sed.features import SPLITS, _corpus_paths, make_extractor  # noqa: E402
+from sed.features import (FITTED, SPLITS, corpus_paths,  # noqa: E402
+                          make_extractor, parse_kind)
 
 OUT = Path(__file__).parent / "results" / "feature_extraction.json"
 
@@ -47,14 +50,15 @@ def _corpus(args, workdir):
                  f"{args.minutes}, seed=0)"), built)
 
 
-def measure(corpus, kind, cache_root):
+def measure(corpus, kind, cache_root, workers=1):
     """Set-up, cold and warm times and the cache size of one kind."""
-    paths = _corpus_paths(corpus, None)
-    train = _corpus_paths(corpus, "train")
+    paths = corpus_paths(corpus, None)
+    train = corpus_paths(corpus, "train")
     seconds = sum(soundfile.info(str(p)).duration for p in paths)
     cache = FeatureCache(cache_root)
     start = time.perf_counter()
-    extractor = make_extractor(kind, fit_paths=train, cache=cache)
+    extractor = make_extractor(kind, fit_paths=train, cache=cache,
+                               workers=workers)
     setup = time.perf_counter() - start
     start = time.perf_counter()
     values = cache.features(extractor, paths, progress=True)
@@ -66,11 +70,15 @@ def measure(corpus, kind, cache_root):
     assert warm_cache.misses == 0, "the warm run recomputed features"
     size = cache.size_bytes()
     frames = sum(len(v) for v, _ in values)
-    return dict(kind=kind, recordings=len(paths), audio_s=round(seconds, 1),
+    train_s = sum(soundfile.info(str(p)).duration for p in train)
+    return dict(kind=kind, workers=workers, recordings=len(paths),
+                audio_s=round(seconds, 1),
                 dims=int(values[0][0].shape[1]),
                 frame_rate_hz=round(frames / seconds, 3),
                 setup_s=round(setup, 3), cold_s=round(cold, 3),
                 x_real_time=round(seconds / cold, 1),
+                setup_s_per_train_hour=round(setup / train_s * 3600, 1),
+                cold_s_per_audio_hour=round(cold / seconds * 3600, 1),
                 warm_s=round(warm, 3),
                 cache_mb=round(size / 2**20, 2),
                 cache_mb_per_audio_hour=round(size / 2**20 / seconds * 3600,
@@ -78,13 +86,18 @@ def measure(corpus, kind, cache_root):
 
 
 def table(rows):
-    head = ("| kind | recordings | audio (s) | dims | frame rate (Hz) | "
-            "set-up (s) | extract + cache (s) | x real time | read cache (s) "
-            "| cache (MB) | MB per audio hour |\n"
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    lines = [f"| {r['kind']} | {r['recordings']} | {r['audio_s']:,.0f} | "
+    head = ("| kind | workers | recordings | audio (s) | dims | "
+            "frame rate (Hz) | set-up (s) | set-up s per train hour | "
+            "extract + cache (s) | s per audio hour | x real time | "
+            "read cache (s) | cache (MB) | MB per audio hour |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:"
+            "|---:|")
+    lines = [f"| {r['kind']} | {r['workers']} | {r['recordings']} | "
+             f"{r['audio_s']:,.0f} | "
              f"{r['dims']} | {r['frame_rate_hz']:.2f} | {r['setup_s']:.2f} | "
-             f"{r['cold_s']:.2f} | {r['x_real_time']:,.0f} | "
+             f"{r['setup_s_per_train_hour']:,.0f} | "
+             f"{r['cold_s']:.2f} | {r['cold_s_per_audio_hour']:,.0f} | "
+             f"{r['x_real_time']:,.0f} | "
              f"{r['warm_s']:.2f} | {r['cache_mb']:.1f} | "
              f"{r['cache_mb_per_audio_hour']:.1f} |" for r in rows]
     return "\n".join([head] + lines)
@@ -98,7 +111,10 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, default=10,
                         help="size of the default corpus (default 10)")
     parser.add_argument("--kinds", nargs="+",
-                        default=["lowlevel", "soundnet8:conv5"])
+                        default=["lowlevel", "opensmile", "soundnet8:conv5"])
+    parser.add_argument("--workers", nargs="+", type=int, default=[1],
+                        help="process counts for the fitted kinds' "
+                             "descriptors (default 1)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     workdir = tempfile.mkdtemp(prefix="feature_bench_")
@@ -107,9 +123,12 @@ def main(argv=None):
         splits = {s: len(corpus.files(s)) for s in SPLITS}
         rows = []
         for kind in args.kinds:
-            cache_root = Path(workdir) / "cache" / kind.replace(":", "_")
-            rows.append(measure(corpus, kind, cache_root))
-            print(table(rows[-1:]).splitlines()[-1], flush=True)
+            fitted = parse_kind(kind).prefix in FITTED
+            for workers in args.workers if fitted else [1]:
+                cache_root = (Path(workdir) / "cache"
+                              / f"{kind.replace(':', '_')}-{workers}")
+                rows.append(measure(corpus, kind, cache_root, workers))
+                print(table(rows[-1:]).splitlines()[-1], flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     result = dict(provenance=provenance(),
@@ -117,8 +136,9 @@ def main(argv=None):
                               build_s=None if built is None
                               else round(built, 2)),
                   notes="cold = extract every recording into an empty cache "
-                        "(set-up excluded: network build or low-level PCA "
-                        "fit on the train split; for networks cold includes "
+                        "(set-up excluded: network build or PCA fit on the "
+                        "train split (which computes the train split's "
+                        "descriptors once more); for networks cold includes "
                         "tracing the graph on the first recordings); warm = "
                         "read it all back; x real time = audio seconds / "
                         "cold seconds; audio hashing (sha256) is included",

@@ -15,7 +15,10 @@ laid out as
 (``kind`` with ``:`` and other unsafe characters replaced by ``_``). Each file
 holds ``values`` (T, D) float32, ``times`` (T,) seconds and the full key,
 which is checked on every read; a file whose key differs, or that cannot be
-read, is computed again and replaced. New weights or changed audio give a new
+read, or that holds a NaN or infinite value, is computed again and replaced
+(with a warning naming the recording and the file). Features just computed
+are checked too: non-finite values raise :class:`NonFiniteFeatures` naming
+the recording, before anything is stored, trained or evaluated. New weights or changed audio give a new
 key, hence a new file: nothing stale is ever returned.
 
 Files are written to a temporary name in the same folder (ending ``.tmp``)
@@ -41,6 +44,7 @@ import hashlib
 import os
 import re
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 from typing import NamedTuple
@@ -53,8 +57,45 @@ from soundnet_keras.weights import sha256 as file_sha256
 #: Version of the cache file format; part of every stored key.
 FORMAT_VERSION = 1
 
-__all__ = ["CacheKey", "FeatureCache", "file_sha256", "sanitise_kind",
-           "sha256_text", "write_npz", "FORMAT_VERSION"]
+__all__ = ["CacheKey", "FeatureCache", "NonFiniteFeatures", "check_finite",
+           "file_sha256", "sanitise_kind", "sha256_text", "write_npz",
+           "FORMAT_VERSION"]
+
+
+class NonFiniteFeatures(ValueError):
+    """Features with NaN or infinite values: a fault of the recording or of
+    the extractor, raised before anything trains or is evaluated on them."""
+
+
+def check_finite(values, source, kind):
+    """Returns ``values`` if every one is finite; raises otherwise.
+
+    Args:
+        values: a ``(T, D)`` array.
+        source: the recording (its path or name), for the message.
+        kind: the feature kind, for the message.
+
+    Raises:
+        NonFiniteFeatures: naming the recording, the kind and the first bad
+            frames.
+
+    Example:
+        >>> check_finite(np.array([[0.0, np.nan], [1.0, 2.0]]), "a.wav",
+        ...              "lowlevel")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        sed.cache.NonFiniteFeatures: a.wav: the lowlevel features have 1 ...
+    """
+    finite = np.isfinite(values)
+    if finite.all():
+        return values
+    frames = np.flatnonzero(~finite.reshape(len(values), -1).all(axis=1))
+    raise NonFiniteFeatures(
+        f"{source}: the {kind} features have {int((~finite).sum())} "
+        f"non-finite values (NaN or inf) in {len(frames)} of {len(values)} "
+        f"frames (first: {frames[:5].tolist()}). The recording or the "
+        "extractor is at fault, not training: check the audio file (silent, "
+        "clipped or damaged) and the extractor's weights.")
 
 
 def sanitise_kind(kind):
@@ -164,7 +205,8 @@ class FeatureCache:
 
     def load(self, key):
         """``(values, times)`` stored under ``key``, or None when there is no
-        complete file whose stored key equals ``key``."""
+        complete file whose stored key equals ``key`` and whose values are
+        all finite."""
         path = self.path(key)
         if not path.is_file():
             return None
@@ -182,6 +224,8 @@ class FeatureCache:
                 zipfile.BadZipFile):
             return None
         if values.ndim != 2 or times.shape != (len(values),):
+            return None
+        if not (np.isfinite(values).all() and np.isfinite(times).all()):
             return None
         return values, times
 
@@ -214,26 +258,41 @@ class FeatureCache:
         Returns:
             A list of ``(values (T, D) float32, times (T,))``, in the order of
             ``paths``.
+
+        Raises:
+            NonFiniteFeatures: when the extractor gives NaN or inf for a
+                recording (nothing is stored for it).
         """
         paths = [Path(p) for p in paths]
-        out = []
-        bar = tqdm(paths, desc=str(extractor.kind), unit="rec",
-                   disable=not progress, leave=False)
-        for path in bar:
-            key = CacheKey(str(extractor.kind), extractor.weights_sha256,
-                           self.audio_sha256(path))
-            found = self.load(key)
-            if found is None:
-                values, times = extractor(path)
-                found = (np.asarray(values, dtype=np.float32),
+        keys = [CacheKey(str(extractor.kind), extractor.weights_sha256,
+                         self.audio_sha256(path)) for path in paths]
+        out = [self.load(key) for key in keys]
+        missing = [i for i, found in enumerate(out) if found is None]
+        for i in missing:
+            if self.path(keys[i]).is_file():
+                warnings.warn(
+                    f"{paths[i].name}: the cached {extractor.kind} features "
+                    f"{self.path(keys[i])} are unreadable, stale or hold "
+                    "non-finite values: computing them again", stacklevel=2)
+        self.hits += len(paths) - len(missing)
+        # Extractors with a ``map`` (the PCA kinds) may compute in processes.
+        compute = getattr(extractor, "map", None) or (
+            lambda todo: map(extractor, todo))
+        bar = tqdm(total=len(paths), initial=len(paths) - len(missing),
+                   desc=str(extractor.kind), unit="rec", disable=not progress,
+                   leave=False)
+        with bar:
+            for i, (values, times) in zip(missing, compute(
+                    [paths[i] for i in missing])):
+                found = (check_finite(np.asarray(values, dtype=np.float32),
+                                      paths[i], extractor.kind),
                          np.asarray(times, dtype=np.float64))
-                self.save(key, *found, source=path.name)
+                self.save(keys[i], *found, source=paths[i].name)
+                out[i] = found
                 self.misses += 1
-            else:
-                self.hits += 1
-            out.append(found)
-            bar.set_postfix(cached=self.hits, computed=self.misses,
-                            refresh=False)
+                bar.update()
+                bar.set_postfix(cached=self.hits, computed=self.misses,
+                                refresh=False)
         return out
 
     def size_bytes(self, kind=None):

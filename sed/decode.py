@@ -237,10 +237,10 @@ class Detector:
 
 
 def _make_extractor(info, run_dir):
-    from .features import LowLevel, make_extractor
+    from .features import load_fitted, make_extractor
     kind = info["feature_kind"]
     if "feature_params" in info:
-        extractor = LowLevel.load(run_dir / info["feature_params"])
+        extractor = load_fitted(kind, run_dir / info["feature_params"])
     else:
         weights = info.get("feature_weights")
         if weights is None and "feature_weights_file_sha256" not in info:

@@ -741,8 +741,8 @@ def prepare_features(config, progress=True):
         -> list of :class:`Recording` (normalised with training statistics).
     """
     from .data import load_corpus
-    from .features import (FeatureCache, Normaliser, features_for,
-                           make_extractor)
+    from .features import (FeatureCache, features_for, make_extractor,
+                           normaliser_for)
     cfg = resolve_config(config)
     feats, tr = cfg["feats"], cfg["training"]
     if not tr["corpus"]:
@@ -759,7 +759,8 @@ def prepare_features(config, progress=True):
            for split in SPLITS}
     if not raw["train"]:
         raise ValueError(f"{tr['corpus']}: the train split is empty")
-    normaliser = Normaliser().fit(values for values, _ in raw["train"])
+    normaliser = normaliser_for(extractor).fit(
+        values for values, _ in raw["train"])
     data = {}
     for split in SPLITS:
         events = corpus.events(split)

@@ -96,7 +96,7 @@ def test_parse_kind_defaults_and_errors():
     assert F.parse_kind("snf").layer == "pool5"
     assert F.parse_kind("snr:gru1_bn") == F.FeatureKind("snr", "gru1_bn")
     assert F.parse_kind("lowlevel") == F.FeatureKind("lowlevel")
-    with pytest.raises(ValueError, match="Known kinds: lowlevel, snf:pool5"):
+    with pytest.raises(ValueError, match="Known kinds: lowlevel, opensmile, snf:pool5"):
         F.parse_kind("mfcc:conv5")
     with pytest.raises(ValueError, match="Unknown layer 'fc1'.*conv5"):
         F.parse_kind("soundnet8:fc1")
@@ -187,16 +187,23 @@ def test_lowlevel_is_50_dims_at_10_hz(shared_corpus):
         np.testing.assert_allclose(times, (np.arange(len(values)) + .5) / 10)
 
 
-def test_lowlevel_pca_is_fitted_on_train_only(corpus, tmp_path, monkeypatch):
+def _spy_on_fit(monkeypatch, cls):
+    """Records the file names each ``cls.fit`` is given; returns them and
+    the original ``fit``."""
     fitted_on = []
-    original_fit = F.LowLevel.fit
+    original_fit = cls.fit
 
     def spy(self, paths, progress=False):
         paths = list(paths)
         fitted_on.append(sorted(Path(p).name for p in paths))
         return original_fit(self, paths, progress)
 
-    monkeypatch.setattr(F.LowLevel, "fit", spy)
+    monkeypatch.setattr(cls, "fit", spy)
+    return fitted_on, original_fit
+
+
+def test_lowlevel_pca_is_fitted_on_train_only(corpus, tmp_path, monkeypatch):
+    fitted_on, original_fit = _spy_on_fit(monkeypatch, F.LowLevel)
     cache_dir = tmp_path / "cache"
     F.features_for(corpus, "lowlevel", cache_dir, progress=False)
     assert fitted_on == [["a.wav", "b.wav", "c.wav"]]
@@ -335,7 +342,8 @@ def test_cache_checks_the_stored_key(corpus, tmp_path):
     cache.path(key).write_bytes(b"PK\x03\x04 truncated")
     assert cache.load(key) is None
     counting = Counting()
-    cache.features(counting, [path], progress=False)
+    with pytest.warns(UserWarning, match="a.wav: the cached fake:layer"):
+        cache.features(counting, [path], progress=False)
     assert counting.calls == ["a.wav"] and cache.load(key) is not None
 
 
@@ -379,6 +387,94 @@ def test_interrupted_run_resumes(corpus, tmp_path):
     out = cache.features(resumed, paths, progress=False)
     assert resumed.calls == ["c.wav", "d.wav"]
     assert (cache.hits, cache.misses) == (2, 2) and len(out) == 4
+
+
+# --------------------------------------------------------------------------
+# Finite data: NaN or inf is refused where features are made or read.
+
+def _corrupt(cache_file, value=np.nan, frame=3):
+    """Rewrites a cache file with one non-finite value and its key intact
+    (as a bug in an older version or bit rot would leave it)."""
+    with np.load(cache_file) as data:
+        arrays = dict(data)
+    arrays["values"] = arrays["values"].copy()
+    arrays["values"][frame, 0] = value
+    np.savez(cache_file, **arrays)
+
+
+def test_a_non_finite_cache_entry_is_recomputed(corpus, tmp_path):
+    paths = _paths(corpus, "train")
+    first = FeatureCache(tmp_path).features(Counting(), paths,
+                                            progress=False)
+    cache = FeatureCache(tmp_path)
+    key = CacheKey("fake:layer", "1" * 64, cache.audio_sha256(paths[1]))
+    _corrupt(cache.path(key))
+    assert cache.load(key) is None
+    again = Counting()
+    with pytest.warns(UserWarning, match=r"b\.wav: the cached fake:layer "
+                      r"features .* non-finite values: computing them again"):
+        out = cache.features(again, paths, progress=False)
+    assert again.calls == ["b.wav"] and (cache.hits, cache.misses) == (2, 1)
+    assert all(np.isfinite(v).all() for v, _ in out)
+    np.testing.assert_array_equal(out[0][0], first[0][0])
+    assert cache.load(key) is not None  # replaced by the good values
+
+
+class NaNAt(Counting):
+    """A stand-in extractor that gives a NaN for one recording."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.name = name
+
+    def __call__(self, path):
+        values, times = super().__call__(path)
+        if Path(path).name == self.name:
+            values = values.astype(np.float32)
+            values[2, 1] = np.inf
+        return values, times
+
+
+def test_non_finite_extraction_names_the_recording(corpus, tmp_path):
+    paths = _paths(corpus, "train")
+    with pytest.raises(F.NonFiniteFeatures,
+                       match=r"c\.wav: the fake:layer features have 1 "
+                             r"non-finite .*first: \[2\].*not training"):
+        FeatureCache(tmp_path).features(NaNAt("c.wav"), paths,
+                                        progress=False)
+    assert len(list(tmp_path.rglob("*.npz"))) == 2  # nothing stored for c
+    # without a cache, and with the extractor given (as evaluation does)
+    with pytest.raises(F.NonFiniteFeatures, match=r"b\.wav"):
+        F.features_for(paths, extractor=NaNAt("b.wav"), progress=False)
+    with pytest.raises(F.NonFiniteFeatures, match=r"a\.wav"):
+        F.features_for(corpus, "fake", tmp_path / "other", split="train",
+                       extractor=NaNAt("a.wav"), progress=False)
+
+
+def test_load_aligned_recomputes_a_corrupted_entry(shared_corpus, tmp_path):
+    cache_dir = tmp_path / "cache"
+    (before,) = F.load_aligned(shared_corpus, "lowlevel", "val", cache_dir,
+                               progress=False)
+    cache = FeatureCache(cache_dir)
+    extractor = F.make_extractor("lowlevel", cache=cache, fit_paths=_paths(
+        shared_corpus, "train"))
+    path = _paths(shared_corpus, "val")[0]
+    key = CacheKey("lowlevel", extractor.weights_sha256,
+                   cache.audio_sha256(path))
+    _corrupt(cache.path(key), value=-np.inf, frame=0)
+    with pytest.warns(UserWarning, match=r"d\.wav: the cached lowlevel"):
+        (after,) = F.load_aligned(shared_corpus, "lowlevel", "val",
+                                  cache_dir, progress=False)
+    assert np.isfinite(after.features).all()
+    np.testing.assert_array_equal(after.features, before.features)
+
+
+def test_normaliser_refuses_non_finite_input(tmp_path):
+    with pytest.raises(F.NonFiniteFeatures, match="training recording 1"):
+        F.Normaliser().fit([np.ones((3, 2)), np.array([[0.0, np.nan]])])
+    np.savez(tmp_path / "norm.npz", mean=[0.0, np.nan], std=[1.0, 1.0])
+    with pytest.raises(F.NonFiniteFeatures, match="norm.npz"):
+        F.Normaliser.load(tmp_path / "norm.npz")
 
 
 # --------------------------------------------------------------------------
@@ -468,3 +564,158 @@ def test_load_aligned_on_the_default_corpus(tmp_path):
             assert len(tokens) == 2 * len(seq.events)
     assert len(list((tmp_path / "corpus" / "features").rglob(
         "normaliser-*.npz"))) == 2
+
+
+# --------------------------------------------------------------------------
+# openSMILE emobase functionals at 10 Hz (kind "opensmile").
+
+def _smile_module():
+    pytest.importorskip("opensmile")
+    from sed.features import smile
+    return smile
+
+
+def _clip(tmp_path, seconds, seed=0):
+    t = np.arange(int(seconds * RATE)) / RATE
+    rng = np.random.default_rng(seed)
+    x = (0.05 * rng.standard_normal(t.size)
+         + 0.3 * np.sin(2 * np.pi * 330 * t) * (t > seconds / 3))
+    path = tmp_path / f"clip{seconds}.wav"
+    soundfile.write(path, x.astype(np.float32), RATE)
+    return path, sk.load_audio(path, RATE)
+
+
+def _assert_functionals_equal(ours, ref, contours):
+    """To float32 precision: openSMILE computes in float32."""
+    smile = _smile_module()
+    ours = ours.reshape(-1, len(smile.FUNCTIONALS))
+    ref = ref.reshape(ours.shape).astype(np.float64)
+    scale = np.abs(contours).max(axis=0)[:, None] * np.ones_like(ref)
+    names = list(smile.FUNCTIONALS)
+    for j in (names.index("skewness"), names.index("kurtosis")):
+        scale[:, j] = 10.0    # dimensionless; float32 sums of 3rd, 4th powers
+    scale[:, names.index("linregerrQ")] **= 2
+    for j in (names.index("maxPos"), names.index("minPos")):
+        np.testing.assert_array_equal(ours[:, j], ref[:, j])
+    bad = np.abs(ours - ref) > 1e-4 * np.abs(ref) + 1e-5 * scale
+    assert not bad.any(), [(names[j], ours[i, j], ref[i, j])
+                           for i, j in zip(*np.nonzero(bad))][:5]
+
+
+def test_opensmile_frames_equal_opensmile_api(tmp_path):
+    smile = _smile_module()
+    # A 0.5 s clip: the 1 s window of each of its five 10 Hz frames covers
+    # it all, so every frame is openSMILE's emobase functionals of the clip.
+    path, waveform = _clip(tmp_path, 0.5)
+    ref = smile.isolated(smile.reference_functionals, waveform)
+    contours = smile.isolated(smile.emobase_contours, waveform)
+    assert ref.shape == (988,) and contours.shape[1] == 52
+    values, times = smile.OpenSmile().descriptors(path)
+    assert values.shape == (5, 988)
+    np.testing.assert_allclose(times, [0.05, 0.15, 0.25, 0.35, 0.45])
+    for frame in values:
+        _assert_functionals_equal(frame, ref, contours)
+    # The 26 delta contours (ours, +-2 frames with edges repeated) match
+    # too: their functionals are columns 494-987 above.
+    names = smile.isolated(smile.descriptor_names)
+    assert names[26] == "pcm_intensity_sma_de" and len(names) == 52
+
+
+def test_opensmile_windows_are_centred_and_cut_at_the_edges(tmp_path):
+    smile = _smile_module()
+    path, waveform = _clip(tmp_path, 3.05, seed=1)
+    values, times = smile.OpenSmile().descriptors(path)
+    assert values.shape == (30, 988)              # whole 100 ms frames
+    np.testing.assert_allclose(times, (np.arange(30) + 0.5) / 10)
+    contours = smile.isolated(smile.emobase_contours, waveform)
+    lo, hi = smile.window_bounds(len(contours), 30)
+    centres = 0.0125 + 0.01 * np.arange(len(contours))  # 25 ms frames
+    for k in (0, 3, 15, 29):
+        inside = np.flatnonzero(np.abs(centres - times[k]) <= 0.5 - 1e-9)
+        assert lo[k] == inside[0] and hi[k] == inside[-1] + 1
+        np.testing.assert_allclose(
+            values[k], smile.functionals(contours[None, lo[k]:hi[k]])[0])
+    assert hi[15] - lo[15] == 100 and hi[0] - lo[0] < 100
+
+
+def test_opensmile_pca_on_train_only_not_whitened(shared_corpus, tmp_path,
+                                                  monkeypatch):
+    smile = _smile_module()
+    fitted_on, _ = _spy_on_fit(monkeypatch, smile.OpenSmile)
+    cache_dir = tmp_path / "cache"
+    train = F.features_for(shared_corpus, "opensmile", cache_dir,
+                           split="train", progress=False)
+    assert fitted_on == [["a.wav", "b.wav", "c.wav"]]
+    for (values, times), path in zip(train, _paths(shared_corpus, "train")):
+        assert values.shape == (int(soundfile.info(path).duration * 10), 50)
+        assert 1 / np.diff(times).mean() == pytest.approx(10.0)
+    # Not whitened: the components keep the PCA's eigenvalues as variances,
+    # largest first (the input z-scores have variance 1 each).
+    stacked = np.concatenate([v for v, _ in train]).astype(np.float64)
+    variance = stacked.var(axis=0)
+    assert np.all(np.diff(variance) <= 1e-6 * variance[0])
+    assert variance[0] > 20 * variance[-1] and variance[0] > 10
+    pca = F.load_fitted("opensmile", next(
+        (cache_dir / "opensmile").glob("pca-*.npz")))
+    ratio = pca.explained_variance_ratio
+    np.testing.assert_allclose(variance / variance[0], ratio / ratio[0],
+                               rtol=1e-3)
+    # ... and the training normaliser keeps their ratios.
+    seqs = F.load_aligned(shared_corpus, "opensmile", "train", cache_dir,
+                          progress=False)
+    normalised = np.concatenate([s.features for s in seqs]).var(axis=0)
+    np.testing.assert_allclose(normalised / normalised[0],
+                               variance / variance[0], rtol=1e-3)
+    assert normalised.mean() == pytest.approx(1.0, rel=1e-3)
+    assert len(fitted_on) == 1      # the saved PCA is reused
+
+
+def test_opensmile_cache_round_trip(shared_corpus, tmp_path):
+    smile = _smile_module()
+    paths = _paths(shared_corpus, "val") + _paths(shared_corpus, "test")
+    train = _paths(shared_corpus, "train")
+    cache = FeatureCache(tmp_path)
+    extractor = F.make_extractor("opensmile", fit_paths=train, cache=cache)
+    assert isinstance(extractor, smile.OpenSmile) and not extractor.whiten
+    cold = cache.features(extractor, paths, progress=False)
+    again = F.make_extractor("opensmile", fit_paths=train, cache=cache)
+    assert again.weights_sha256 == extractor.weights_sha256
+    warm_cache = FeatureCache(tmp_path)
+    warm = warm_cache.features(again, paths, progress=False)
+    assert (warm_cache.hits, warm_cache.misses) == (2, 0)
+    for (v1, t1), (v2, t2), path in zip(cold, warm, paths):
+        np.testing.assert_array_equal(v1, v2)
+        np.testing.assert_array_equal(t1, t2)
+        np.testing.assert_allclose(v1, extractor(path)[0], rtol=1e-5,
+                                   atol=1e-5)
+    # two worker processes give the same features
+    parallel = smile.OpenSmile(workers=2)
+    parallel.mean, parallel.scale = extractor.mean, extractor.scale
+    parallel.components = extractor.components
+    for (values, _), (cached, _) in zip(parallel.map(paths), cold):
+        np.testing.assert_allclose(values, cached, rtol=1e-5, atol=1e-5)
+
+
+def test_opensmile_config_is_the_lowlevel_recipe_on_opensmile():
+    from sed.train import load_config
+    configs = Path(__file__).parent.parent / "sed" / "configs"
+    ours = load_config(configs / "opensmile.yaml")
+    lowlevel = load_config(configs / "lowlevel.yaml")
+    assert ours["feats"]["kind"] == "opensmile"
+    assert F.parse_kind(ours["feats"]["kind"]) == F.FeatureKind("opensmile")
+    for section in ours:
+        if section not in ("feats", "training"):
+            assert ours[section] == lowlevel[section], section
+    assert {k: v for k, v in ours["training"].items() if k != "out"} == {
+        k: v for k, v in lowlevel["training"].items() if k != "out"}
+
+
+@pytest.mark.parametrize("kind", ["lowlevel", "opensmile"])
+def test_too_short_recordings_are_named(tmp_path, kind):
+    if kind == "opensmile":
+        _smile_module()
+    path = tmp_path / "blip.wav"
+    soundfile.write(path, np.zeros(800), RATE)   # 50 ms
+    with pytest.raises(ValueError, match=rf"blip\.wav: 0\.050 s of audio is "
+                                         f"shorter than one {kind} frame"):
+        F.FITTED[kind]().descriptors(path)
