@@ -2,7 +2,7 @@
 activations.
 
 Histories are the ``history.json`` files that :func:`soundnet_keras.train`
-writes (``weights/histories/*.history.json`` for the committed presets).
+writes (``presets/histories/*.history.json`` for the shipped presets).
 matplotlib is imported when a function draws.
 
 Example:
@@ -46,10 +46,9 @@ def read_history(path):
 
 def variant_histories(folder=None):
     """Figure 1's histories: curve label -> DataFrame (:func:`read_history`)
-    from ``folder`` (default: the checkout's ``weights/histories``)."""
+    from ``folder`` (default: the package's ``presets/histories``)."""
     if folder is None:
-        folder = Path(__file__).resolve().parent.parent / "weights" / \
-            "histories"
+        folder = Path(__file__).resolve().parent / "presets" / "histories"
     return {label: read_history(Path(folder) / f"{name}.history.json")
             for label, name in VARIANT_HISTORIES.items()}
 

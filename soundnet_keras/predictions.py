@@ -44,7 +44,7 @@ def predict(waveform, sample_rate, top=5, model=None, per_frame=False,
     if model is None:
         from .models import SoundNet8
         model = SoundNet8()
-    objects, places = load_labels(weights_dir)
+    objects, places = load_labels()
     rate = 22050
     waveform = check_waveform(resample(waveform, sample_rate, rate), rate)
     waveform = tile_to(waveform, int(TILE_SECONDS * rate))
