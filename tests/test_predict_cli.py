@@ -9,7 +9,8 @@ import soundfile
 
 import soundnet_keras as sk
 from soundnet_keras import cli
-from soundnet_keras.predictions import tile_to
+from soundnet_keras.predictions import head_outputs, reliable_frames, tile_to
+from soundnet_keras.specs import geometry
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +34,36 @@ def test_forest_recording(golden, pretrained):
     waveform = sk.load_audio(golden / "forest_track_2.mp3")
     result = sk.predict(waveform, 22050, model=pretrained, per_frame=True)
     assert result["places"][0][0] == "forest_path"
-    assert len(result["frames"]) == sk.output_length(
-        "soundnet8", "conv8", waveform.size)
+    total = sk.output_length("soundnet8", "conv8", waveform.size)
+    assert result["frames_total"] == total
+    assert len(result["frames"]) == result["frames_used"] == int(
+        reliable_frames(waveform.size).sum())
+
+
+@pytest.mark.parametrize("seconds", [5, 10, 19, 25])
+def test_railroad_cuts_predict_railroad_track(golden, pretrained, seconds):
+    # Before: 10 and 19 s gave parking_garage/outdoor at p ~ 1 (the frames
+    # reading conv7's padding-dominated last frame), 5 s too (tiled to 10 s).
+    audio = np.tile(sk.load_audio(golden / "railroad_audio.wav"), 2)
+    result = sk.predict(audio[:seconds * 22050], 22050, top=1,
+                        model=pretrained)
+    assert result["places"][0][0] == "railroad_track"
+    assert result["places"][0][1] > 0.15
+
+
+def test_reliable_frames_follow_the_geometry():
+    # A conv8 frame reads conv7 frames [2i, 2i + 8); conv7's last frame is
+    # left out, whatever the length.
+    for n in range(209374, 30 * 22050, 4099):
+        keep = reliable_frames(n)
+        n7 = sk.output_length("soundnet8", "conv7", n)
+        last_read = 2 * np.arange(keep.size) + 7
+        assert np.array_equal(keep, last_read != n7 - 1), n
+        # Conv7's last frame always reaches 25-61% of its field past the
+        # input, into the padding.
+        geo = geometry("soundnet8")["conv7"]
+        end = (n7 - 1) * geo["jump"] + geo["offset"] + geo["field"]
+        assert 0.25 < (end - n) / geo["field"] < 0.61
 
 
 def test_tiling_repeats_short_input():
@@ -43,10 +72,24 @@ def test_tiling_repeats_short_input():
     assert tile_to(x, 2) is x
 
 
-def test_short_input_is_tiled_to_ten_seconds(pretrained):
+def test_short_input_is_tiled_to_twenty_seconds(pretrained):
     one_second = np.sin(np.linspace(0, 2000, 22050)).astype(np.float32) * 0.3
     result = sk.predict(one_second, 22050, model=pretrained, per_frame=True)
-    assert len(result["frames"]) == 1
+    assert len(result["frames"]) == result["frames_used"] == 4
+
+
+def test_chunked_heads_equal_one_pass(random_weights):
+    _, path = random_weights
+    model = sk.SoundNet8(weights=str(path))
+    x = np.random.default_rng(1).uniform(-0.5, 0.5, 50 * 22050)
+    x = x.astype(np.float32)
+    chunked = head_outputs(x, model, chunk_seconds=20)
+    whole = head_outputs(x, model, chunk_seconds=1e9)
+    for a, b in zip(chunked, whole):
+        assert a.shape == b.shape
+        # Softmax outputs in [0, 1]: the same sums in another order differ
+        # by float32 rounding of the logits (~1e-6 relative), no more.
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
 def _wav(path, seconds, rate=22050):
