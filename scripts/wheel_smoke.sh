@@ -5,6 +5,9 @@
 # weights are ported from the sdist in the cache into a fresh cache.
 # Usage: PYTHON=.venv/bin/python scripts/wheel_smoke.sh   (run by .ci/run)
 set -euo pipefail
+
+# One function, read whole before it runs (editing this file mid-run is safe).
+main() {
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-python3}
 CACHE=${SOUNDNET_KERAS_HOME:-${KERAS_HOME:-$HOME/.keras}/models/soundnet_keras}
@@ -13,7 +16,12 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 start=$SECONDS
 
-"$PYTHON" -m pip wheel --quiet --no-deps -w "$WORK/dist" "$ROOT"
+# Build from a copy of the checkout's files (tracked and not ignored), so no
+# stale build/ folder can slip into the wheel.
+mkdir "$WORK/src"
+(cd "$ROOT" && git ls-files -z -co --exclude-standard |
+  xargs -0 tar -c -f - 2>/dev/null) | tar -x -C "$WORK/src"
+"$PYTHON" -m pip wheel --quiet --no-deps -w "$WORK/dist" "$WORK/src"
 python3 -m venv "$WORK/venv"
 "$WORK/venv/bin/python" -m pip install --quiet "$WORK"/dist/*.whl
 echo "wheel built and installed in $((SECONDS - start)) s"
@@ -47,7 +55,11 @@ for name in ("snf_standin", "snr_standin"):
 assert sed.train.load_config("demo")["net"]
 print("python API: ok", result["places"][0])
 PY
-soundnet-keras predict clip.wav --top 1
-soundnet-keras extract clip.wav --layer pool5 --out feats
+# The command line starts quietly: nothing on stderr.
+soundnet-keras predict clip.wav --top 1 2> err.txt
+soundnet-keras extract clip.wav --layer pool5 --out feats 2>> err.txt
+if [ -s err.txt ]; then echo "stderr not empty:"; cat err.txt; exit 1; fi
 python -c "import numpy as np; assert np.load('feats/clip.npz')['values'].shape == (32, 256)"
 echo "wheel smoke test passed in $((SECONDS - start)) s"
+}
+main "$@"

@@ -29,9 +29,21 @@ def _log(message):
     print(message, flush=True)
 
 
+def _need(*paths):
+    """Reports a missing input before TensorFlow loads; then starts it
+    quietly (:func:`soundnet_keras.console.start_tensorflow`)."""
+    for path in paths:
+        if path is not None and not Path(path).exists():
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    from soundnet_keras.console import start_tensorflow
+    start_tensorflow()
+
+
 def _train(args):
     from .train import TrainingDiverged, load_config, train
     config = load_config(args.config)
+    _need(config["training"].get("corpus") if args.corpus is None
+          else args.corpus)
     for key in ("epochs", "corpus", "out"):
         value = getattr(args, key)
         if value is not None:
@@ -56,6 +68,7 @@ def _fmt(value):
 
 
 def _evaluate(args):
+    _need(args.model, args.corpus)
     import pandas as pd
     from .data import load_corpus
     from .decode import evaluate_detector, load_detector
@@ -78,6 +91,7 @@ def _evaluate(args):
 
 
 def _detect(args):
+    _need(args.model, *args.files)
     import pandas as pd
     from .decode import load_detector
     detector = load_detector(args.model)
@@ -102,6 +116,7 @@ def _detect(args):
 
 
 def _experiments(args):
+    _need(args.corpus, args.config)
     import pandas as pd
     from .experiments import run_table4
     table = run_table4(args.corpus, args.epochs, runs=args.runs,
@@ -146,7 +161,8 @@ def parser():
     p = commands.add_parser("train", help="train a CTC-RNN from a YAML "
                             "config (resumes in an existing run folder)")
     p.add_argument("--config", required=True, help="YAML file with sections "
-                   "net, opt, feats, training")
+                   "net, opt, feats, training, or the name of a shipped "
+                   "config (demo, lowlevel, soundnet8_conv5)")
     p.add_argument("--epochs", type=int, help="override training.epochs")
     p.add_argument("--corpus", help="override training.corpus")
     p.add_argument("--out", help="override training.out (the run folder)")
@@ -204,12 +220,9 @@ def parser():
 def main(argv=None):
     """Runs ``sed`` with ``argv`` (default ``sys.argv[1:]``); returns the
     exit status."""
+    from soundnet_keras.console import run_command
     args = parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except (OSError, ValueError, RuntimeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return run_command(args.run, args)
 
 
 if __name__ == "__main__":
