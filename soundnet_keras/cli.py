@@ -78,21 +78,27 @@ def output_paths(files, out, suffix=".npz"):
     return targets
 
 
-def _soundnet8(args, include_top=True):
-    """Checks the weights (before TensorFlow loads), then builds the model."""
-    from .weights import load_into, resolve_weights
-    path = resolve_weights(args.weights, "soundnet8", trust=args.trust_weights)
+def _weights(args):
+    """The checked ``--weights`` file (None for random weights)."""
+    from .weights import resolve_weights
+    return resolve_weights(args.weights, "soundnet8", trust=args.trust_weights)
+
+
+def _soundnet8(path, include_top=True):
+    """Starts TensorFlow quietly and builds SoundNet-8 with checked weights."""
     _need()
     from .models import SoundNet8
+    from .weights import load_into
     model = SoundNet8(include_top=include_top, weights=None)
     return model if path is None else load_into(model, path)
 
 
 def _predict(args):
+    weights = _weights(args)
     check_inputs(args.files)
     from .audio import load_audio
     from .predictions import predict
-    model = _soundnet8(args)
+    model = _soundnet8(weights)
     failures = []
     for path in _progress(args.files, "predict"):
         try:
@@ -115,12 +121,14 @@ def _predict(args):
 
 
 def _extract(args):
+    weights = _weights(args)
     check_inputs(args.files)
     targets = output_paths(args.files, args.out)
     import numpy as np
     from .audio import load_audio
     from .weights import atomic_write
-    model = _soundnet8(args, include_top=args.layer in ("conv8", "conv8_2"))
+    model = _soundnet8(weights, include_top=args.layer in ("conv8",
+                                                           "conv8_2"))
     from .features import FeatureExtractor, extract_features
     ex = FeatureExtractor(args.layer, model)
     failures = []

@@ -143,12 +143,14 @@ def _run(code, **env):
 
 
 @pytest.mark.parametrize("program, argv", [
-    ("soundnet_keras.cli", ["predict", "missing.wav"]),
-    ("soundnet_keras.cli", ["extract", "missing.wav", "--out", "o"]),
+    ("soundnet_keras.cli", ["predict", "missing.wav", "--weights", "W"]),
+    ("soundnet_keras.cli", ["extract", "missing.wav", "--out", "o",
+                            "--weights", "W"]),
     ("sed.cli", ["detect", "missing.wav", "--model", "missing_run"]),
     ("sed.cli", ["evaluate", "--model", "missing_run", "--corpus", "c"]),
 ])
-def test_input_errors_come_before_tensorflow(program, argv):
+def test_input_errors_come_before_tensorflow(program, argv, random_weights):
+    argv = [str(random_weights[1]) if a == "W" else a for a in argv]
     result = _run(f"import sys, {program} as m; code = m.main({argv!r}); "
                   "assert 'tensorflow' not in sys.modules, 'TF loaded'; "
                   "sys.exit(code)")

@@ -162,5 +162,6 @@ def test_python_m_layers():
 
 
 def test_cli_bad_weights_argument(capsys):
+    # Arguments first: the weights are refused before the missing file.
     assert cli.main(["predict", "x.wav", "--weights", "imagenet"]) == 2
     assert "weights must be one of" in capsys.readouterr().err
