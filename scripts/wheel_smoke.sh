@@ -23,7 +23,7 @@ mkdir "$WORK/src"
   xargs -0 tar -c -f - 2>/dev/null) | tar -x -C "$WORK/src"
 "$PYTHON" -m pip wheel --quiet --no-deps -w "$WORK/dist" "$WORK/src"
 python3 -m venv "$WORK/venv"
-"$WORK/venv/bin/python" -m pip install --quiet "$WORK"/dist/*.whl
+"$WORK/venv/bin/python" -m pip install --quiet --no-compile "$WORK"/dist/*.whl
 echo "wheel built and installed in $((SECONDS - start)) s"
 
 cd "$WORK"            # not the checkout: only the installed package is seen
