@@ -40,10 +40,10 @@ def _need(*paths):
 
 
 def _train(args):
+    shipped = Path(__file__).resolve().parent / "configs" / f"{args.config}.yaml"
+    _need(args.corpus, None if shipped.is_file() else args.config)
     from .train import TrainingDiverged, load_config, train
     config = load_config(args.config)
-    _need(config["training"].get("corpus") if args.corpus is None
-          else args.corpus)
     for key in ("epochs", "corpus", "out"):
         value = getattr(args, key)
         if value is not None:
@@ -131,16 +131,18 @@ def _experiments(args):
 
 
 def _plot(args):
+    paths = [Path(run) / "history.json" if Path(run).is_dir() else Path(run)
+             for run in args.runs]
+    for run, path in zip(args.runs, paths):
+        if not path.is_file():
+            raise ValueError(f"{run}: no history.json (a run folder or a "
+                             "history.json file is expected)")
     import matplotlib
     matplotlib.use("Agg")
     from soundnet_keras.plots import read_history
     from .plots import plot_convergence
     histories = {}
-    for run in args.runs:
-        path = Path(run) / "history.json" if Path(run).is_dir() else Path(run)
-        if not path.is_file():
-            raise ValueError(f"{run}: no history.json (a run folder or a "
-                             "history.json file is expected)")
+    for run, path in zip(args.runs, paths):
         label = path.parent.name
         histories[str(run) if label in histories else label] = \
             read_history(path)
