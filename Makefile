@@ -2,7 +2,11 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-WEIGHTS := weights/soundnet8_flickr.weights.h5
+# fetch-weights ports the released weights into the user cache
+# (soundnet_keras.weights.cache_dir; a test keeps the two rules equal).
+SOUNDNET_KERAS_HOME ?= $(or $(KERAS_HOME),$(HOME)/.keras)/models/soundnet_keras
+export SOUNDNET_KERAS_HOME
+WEIGHTS := $(SOUNDNET_KERAS_HOME)/soundnet8_flickr.weights.h5
 GOLDEN := ../shared/golden/railroad_audio.wav
 DEMO_AUDIO ?= $(if $(wildcard $(GOLDEN)),$(GOLDEN),build/demo.wav)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -13,7 +17,7 @@ STANDIN := data/standin
 STANDIN_PACKAGES := openttd-opensfx bucklespring-data asterisk-core-sounds-en-wav asterisk-moh-opsound-wav sound-theme-freedesktop
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test test-all venv weights benchmark clean standin standin-packages
+.PHONY: demo test test-all wheel-smoke venv weights benchmark clean standin standin-packages
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: setup.py
@@ -56,6 +60,10 @@ test: $(WEIGHTS)
 test-all: $(WEIGHTS)
 	$(BIN)/python -m pytest -q --runslow
 
+# Build a wheel, install it into a fresh venv, use it from another folder.
+wheel-smoke: $(WEIGHTS)
+	PYTHON=$(BIN)/python scripts/wheel_smoke.sh
+
 benchmark: $(WEIGHTS)
 	$(BIN)/python benchmarks/extraction_speed.py
 
@@ -69,4 +77,4 @@ standin: $(VENV)/.installed standin-packages
 	$(BIN)/python -m sed.data standin --out $(STANDIN)
 
 clean:
-	rm -rf $(VENV) build weights/*.h5 weights/soundnet8_*.txt
+	rm -rf $(VENV) build dist

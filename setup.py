@@ -11,6 +11,17 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["soundnet_keras", "soundnet_keras.*",
                                     "sed", "sed.*"]),
+    # Shipped with the package: the sha256 table, the category names, the
+    # distilled presets and their histories, and the detector's configs.
+    # (The released SoundNet-8 weights are fetched into the user cache.)
+    package_data={
+        "soundnet_keras": ["presets/SHA256SUMS", "presets/*.txt",
+                           "presets/snf_standin.weights.h5",
+                           "presets/snr_standin.weights.h5",
+                           "presets/snr_lstm_standin.weights.h5",
+                           "presets/histories/*"],
+        "sed": ["configs/*.yaml"],
+    },
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3.0",

@@ -72,8 +72,8 @@ a student has to go below it to have learned anything from the audio.
 import json
 from soundnet_keras import plots
 
-histories = plots.variant_histories("../weights/histories")
-baseline = json.load(open("../weights/histories/prior_baseline.json"))
+histories = plots.variant_histories("../soundnet_keras/presets/histories")
+baseline = json.load(open("../soundnet_keras/presets/histories/prior_baseline.json"))
 for label, history in histories.items():
     print(f"{label}: {len(history)} epochs; {plots.describe_run(history)}")
 """),

@@ -30,7 +30,19 @@ def _log(message):
     print(message, flush=True)
 
 
+def _need(*paths):
+    """Reports a missing input before TensorFlow loads; then starts it
+    quietly (:func:`soundnet_keras.console.start_tensorflow`)."""
+    for path in paths:
+        if path is not None and not Path(path).exists():
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    from soundnet_keras.console import start_tensorflow
+    start_tensorflow()
+
+
 def _train(args):
+    shipped = Path(__file__).resolve().parent / "configs" / f"{args.config}.yaml"
+    _need(args.corpus, None if shipped.is_file() else args.config)
     from .train import TrainingDiverged, load_config, train
     config = load_config(args.config)
     for key in ("epochs", "corpus", "out"):
@@ -57,6 +69,7 @@ def _fmt(value):
 
 
 def _evaluate(args):
+    _need(args.model, args.corpus)
     import pandas as pd
     from .data import load_corpus
     from .decode import evaluate_detector, load_detector
@@ -79,6 +92,7 @@ def _evaluate(args):
 
 
 def _detect(args):
+    _need(args.model, *args.files)
     import pandas as pd
     from .decode import load_detector
     if args.reference and not args.plot:
@@ -120,6 +134,7 @@ def _detect_and_plot(detector, path, args):
 
 
 def _experiments(args):
+    _need(args.corpus, args.config)
     import pandas as pd
     from .experiments import run_table4
     table = run_table4(args.corpus, args.epochs, runs=args.runs,
@@ -134,16 +149,18 @@ def _experiments(args):
 
 
 def _plot(args):
+    paths = [Path(run) / "history.json" if Path(run).is_dir() else Path(run)
+             for run in args.runs]
+    for run, path in zip(args.runs, paths):
+        if not path.is_file():
+            raise ValueError(f"{run}: no history.json (a run folder or a "
+                             "history.json file is expected)")
     import matplotlib
     matplotlib.use("Agg")
     from soundnet_keras.plots import read_history
     from .plots import plot_convergence
     histories = {}
-    for run in args.runs:
-        path = Path(run) / "history.json" if Path(run).is_dir() else Path(run)
-        if not path.is_file():
-            raise ValueError(f"{run}: no history.json (a run folder or a "
-                             "history.json file is expected)")
+    for run, path in zip(args.runs, paths):
         label = path.parent.name
         histories[str(run) if label in histories else label] = \
             read_history(path)
@@ -164,7 +181,8 @@ def parser():
     p = commands.add_parser("train", help="train a CTC-RNN from a YAML "
                             "config (resumes in an existing run folder)")
     p.add_argument("--config", required=True, help="YAML file with sections "
-                   "net, opt, feats, training")
+                   "net, opt, feats, training, or the name of a shipped "
+                   "config (demo, lowlevel, soundnet8_conv5)")
     p.add_argument("--epochs", type=int, help="override training.epochs")
     p.add_argument("--corpus", help="override training.corpus")
     p.add_argument("--out", help="override training.out (the run folder)")
@@ -228,12 +246,9 @@ def parser():
 def main(argv=None):
     """Runs ``sed`` with ``argv`` (default ``sys.argv[1:]``); returns the
     exit status."""
+    from soundnet_keras.console import run_command
     args = parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except (OSError, ValueError, RuntimeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return run_command(args.run, args)
 
 
 if __name__ == "__main__":

@@ -174,11 +174,20 @@ def load_corpus(path, check_audio=True):
     for key in ("classes", "sample_rate"):
         if key not in meta:
             raise ValueError(f"{meta_path} lacks the key {key!r}.")
-    classes = [str(c) for c in meta["classes"]]
-    if len(set(classes)) != len(classes) or not classes:
+    classes, sample_rate = meta["classes"], meta["sample_rate"]
+    if (not isinstance(classes, list) or not classes
+            or not all(isinstance(c, str) and c for c in classes)
+            or len(set(classes)) != len(classes)):
         raise ValueError(f"{meta_path}: 'classes' must be a non-empty list "
-                         f"of distinct labels. Received: {meta['classes']}")
-    sample_rate = int(meta["sample_rate"])
+                         "of distinct label strings, e.g. [\"dog\", "
+                         f"\"speech\"]. Received: {classes!r}")
+    if (isinstance(sample_rate, bool) or not isinstance(sample_rate,
+                                                        (int, float))
+            or sample_rate <= 0 or sample_rate != int(sample_rate)):
+        raise ValueError(f"{meta_path}: 'sample_rate' must be a positive "
+                         "whole number of Hz, e.g. 16000. Received: "
+                         f"{sample_rate!r}")
+    sample_rate = int(sample_rate)
 
     tables = {}
     for split in SPLITS:

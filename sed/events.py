@@ -259,8 +259,15 @@ def read_tsv(path, durations=None, classes=None):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Annotation file not found: {path}")
-    raw = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False,
-                      skip_blank_lines=False, quoting=csv.QUOTE_NONE)
+    try:
+        raw = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False,
+                          skip_blank_lines=False, quoting=csv.QUOTE_NONE)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError,
+            UnicodeDecodeError) as err:
+        raise ValueError(
+            f"{path}: not a readable annotation TSV ({err}); expected "
+            "UTF-8 text with the tab-separated header 'filename onset "
+            "offset event_label' and four fields per line") from None
     missing = [c for c in COLUMNS if c not in raw.columns]
     if missing:
         raise ValueError(

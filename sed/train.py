@@ -190,8 +190,14 @@ def resolve_config(config=None):
 
 
 def load_config(path):
-    """Reads a YAML config file and resolves it (:func:`resolve_config`)."""
+    """Reads a YAML config file and resolves it (:func:`resolve_config`).
+
+    ``path`` may also name a config shipped in ``sed/configs`` (``"demo"``).
+    """
     import yaml
+    shipped = Path(__file__).resolve().parent / "configs" / f"{path}.yaml"
+    if not Path(path).exists() and shipped.is_file():
+        path = shipped
     with open(path, encoding="utf-8") as f:
         raw = yaml.safe_load(f) or {}
     if not isinstance(raw, dict):

@@ -18,6 +18,7 @@ _EXPORTS = {
     "FEATURE_LAYERS": "features", "FeatureExtractor": "features",
     "extract_features": "features", "extract_features_batch": "features",
     "SoundNet8": "models", "SoundNetF": "models", "SoundNetR": "models",
+    "load_preset": "models", "PRESETS": "weights", "load_weights": "weights",
     "predict": "predictions",
     "feature_layers": "specs", "frame_times": "specs",
     "layer_table": "specs", "min_samples": "specs",

@@ -5,6 +5,8 @@ a waveform in [-256, 256], i.e. a [-1, 1] signal times 256, as the original
 SoundNet's loader does. Everything else in the package passes [-1, 1] floats.
 """
 
+import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -67,12 +69,64 @@ def check_waveform(waveform, sample_rate, model="soundnet8", layer=None,
     return waveform
 
 
+_BYTES_PER_SAMPLE = {"PCM_U8": 1, "PCM_S8": 1, "ULAW": 1, "ALAW": 1,
+                     "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4,
+                     "DOUBLE": 8}
+
+
+def declared_wav_frames(path, info):
+    """Frames a WAV file's ``data`` chunk header declares (None when not a
+    plain RIFF/WAVE file, or the size is not given)."""
+    size = _BYTES_PER_SAMPLE.get(info.subtype)
+    if info.format not in ("WAV", "WAVEX") or size is None:
+        return None
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return None
+            name, length = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if name == b"data":
+                return None if length in (0, 0xFFFFFFFF) else \
+                    length // (size * info.channels)
+            f.seek(length + (length & 1), 1)
+
+
+def _check_file_audio(path, data, info):
+    """Warnings for audio that reads but is likely not what was meant."""
+    declared = declared_wav_frames(path, info)
+    if declared is not None and declared > len(data):
+        warnings.warn(
+            f"{path}: truncated: its header declares {declared / info.samplerate:.3f}"
+            f" s, the file holds {len(data) / info.samplerate:.3f} s; using "
+            "what is there (copy or export the file again for the rest)")
+    peaks = np.abs(data).max(axis=0) if data.size else np.zeros(1)
+    if data.shape[1] > 1 and peaks[0] == 0 and peaks.max() > 0:
+        warnings.warn(
+            f"{path}: the first channel is silent, channel "
+            f"{int(peaks.argmax()) + 1} of {data.shape[1]} is not; SoundNet "
+            "reads the first channel (as the original), so this predicts "
+            "silence. Mix or reorder the channels first (e.g. `sox in.wav "
+            f"out.wav remix {int(peaks.argmax()) + 1}`)")
+    if peaks[0] > 1.0:
+        warnings.warn(
+            f"{path}: samples reach {peaks[0]:.3g}, outside [-1, 1] (a "
+            f"{info.subtype} file not normalised); the network expects "
+            "[-1, 1] and scales by 256 itself. Used as is; divide by the "
+            "peak, or export it normalised, if that is not meant")
+
+
 def load_audio(path, sample_rate=22050, layer=None, pad=False,
                model="soundnet8"):
     """Reads an audio file as a float32 waveform in [-1, 1] at ``sample_rate``.
 
     wav, flac, ogg and mp3 are read with soundfile; the first channel is kept,
-    as the original SoundNet does; other rates are resampled with soxr.
+    as the original SoundNet does; other rates are resampled with soxr. A
+    truncated WAV file, a silent first channel beside a sounding one, and
+    samples outside [-1, 1] give a warning.
 
     Args:
         path: the audio file.
@@ -98,10 +152,13 @@ def load_audio(path, sample_rate=22050, layer=None, pad=False,
     if not path.exists():
         raise FileNotFoundError(f"No such audio file: {path}")
     try:
+        info = soundfile.info(str(path))
         data, rate = soundfile.read(str(path), dtype="float32",
                                     always_2d=True)
     except Exception as err:  # soundfile raises several types
-        raise ValueError(f"{path}: cannot read audio ({err})") from err
+        raise ValueError(f"{path}: cannot read audio ({err}); wav, flac, "
+                         "ogg and mp3 are read") from None
+    _check_file_audio(path, data, info)
     waveform = resample(data[:, 0], rate, sample_rate)
     return check_waveform(waveform, sample_rate, model=model, layer=layer,
                           pad=pad, source=str(path))

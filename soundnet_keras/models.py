@@ -72,7 +72,7 @@ def SoundNetF(weights=None, activation="tanh", include_top=True,
     return model
 
 
-def SoundNetR(weights=None, cell="gru", batch_norm=True, include_top=True,
+def SoundNetR(weights=None, cell=None, batch_norm=None, include_top=True,
               input_shape=(None, 1), name=None, activation=None):
     """SN-R (Table 3): SN-F's convolutions, then three bidirectional
     recurrent layers (``gru1``-``gru3`` or ``lstm1``-``lstm3``, 100 units
@@ -82,8 +82,9 @@ def SoundNetR(weights=None, cell="gru", batch_norm=True, include_top=True,
     Args:
         weights: ``None`` (random), a preset trained by this project, or a
             path to a ``.weights.h5`` file.
-        cell: ``"gru"`` or ``"lstm"``.
-        batch_norm: batch norm after each recurrent layer.
+        cell: ``"gru"`` or ``"lstm"``; default: the preset's, else GRU.
+        batch_norm: batch norm after each recurrent layer; default: the
+            preset's, else True.
         include_top: with the heads, or ending at the third recurrent layer.
         input_shape: ``(time, 1)`` at 16,000 Hz.
         name: the model's name (default ``snr`` or ``snr_lstm``).
@@ -97,9 +98,12 @@ def SoundNetR(weights=None, cell="gru", batch_norm=True, include_top=True,
         >>> [l.name for l in model.layers if l.name.startswith("lstm1")]
         ['lstm1', 'lstm1_bn']
     """
-    if activation is None:
-        preset = PRESETS.get(weights) if isinstance(weights, str) else None
-        activation = (preset or {}).get("activation", "relu")
+    preset = PRESETS.get(weights, {}) if isinstance(weights, str) else {}
+    config = dict(dict(cell="gru", batch_norm=True, activation="relu"),
+                  **preset.get("config", {}))
+    cell = config["cell"] if cell is None else cell
+    batch_norm = config["batch_norm"] if batch_norm is None else batch_norm
+    activation = config["activation"] if activation is None else activation
     spec = snr_spec(cell, batch_norm, activation)
     path = resolve_weights(weights, model=spec["name"])
     model = build(spec, include_top=include_top, input_shape=input_shape,
@@ -109,4 +113,26 @@ def SoundNetR(weights=None, cell="gru", batch_norm=True, include_top=True,
     return model
 
 
-__all__ = ["SoundNet8", "SoundNetF", "SoundNetR", "PRESETS"]
+def load_preset(name, **kwargs):
+    """The model of a preset, built with the architecture it carries and its
+    weights loaded (as keras-hub's ``from_preset``).
+
+    Args:
+        name: a key of :data:`soundnet_keras.weights.PRESETS`.
+        **kwargs: further factory arguments (``include_top``,
+            ``input_shape``, ``name``, ...).
+
+    Example:
+        >>> model = load_preset("snr_lstm_standin")
+        >>> model.name, model.get_layer("lstm1").forward_layer.cell.activation.__name__
+        ('snr_lstm', 'tanh')
+    """
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}. Presets: "
+                         f"{list(PRESETS)}")
+    factory = {"soundnet8": SoundNet8, "snf": SoundNetF, "snr": SoundNetR,
+               "snr_lstm": SoundNetR}[PRESETS[name]["model"]]
+    return factory(weights=name, **dict(PRESETS[name]["config"], **kwargs))
+
+
+__all__ = ["SoundNet8", "SoundNetF", "SoundNetR", "PRESETS", "load_preset"]

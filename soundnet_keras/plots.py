@@ -3,7 +3,7 @@ activations; and what the pretrained SoundNet-8 hears over time
 (:func:`predictions_figure`, ``soundnet-keras predict FILE --plot OUT.png``).
 
 Histories are the ``history.json`` files that :func:`soundnet_keras.train`
-writes (``weights/histories/*.history.json`` for the committed presets).
+writes (``presets/histories/*.history.json`` for the shipped presets).
 matplotlib is imported when a function draws.
 
 Example:
@@ -51,10 +51,9 @@ def read_history(path):
 
 def variant_histories(folder=None):
     """Figure 1's histories: curve label -> DataFrame (:func:`read_history`)
-    from ``folder`` (default: the checkout's ``weights/histories``)."""
+    from ``folder`` (default: the package's ``presets/histories``)."""
     if folder is None:
-        folder = Path(__file__).resolve().parent.parent / "weights" / \
-            "histories"
+        folder = Path(__file__).resolve().parent / "presets" / "histories"
     return {label: read_history(Path(folder) / f"{name}.history.json")
             for label, name in VARIANT_HISTORIES.items()}
 
@@ -293,7 +292,8 @@ def plot_predictions(waveform, sample_rate, frames, top=5):
 
     Each frame's column is centred on its time and as wide as the conv8 hop
     (2.97 s; each frame hears 14.5 s around it). ``predict`` tiles input
-    shorter than 10 s to 10 s: the tiled part is shaded on the waveform.
+    shorter than ``TILE_SECONDS`` (20 s) to that length: the tiled part is
+    shaded on the waveform.
 
     Args:
         waveform: the recording (1-D).

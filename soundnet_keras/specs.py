@@ -24,7 +24,6 @@ Table 2 with pool5 subsampling 2).
 """
 
 import numpy as np
-import pandas as pd
 
 BN_EPSILON = 1e-5
 
@@ -271,6 +270,7 @@ def layer_table(model="soundnet8"):
         >>> float(table.loc["conv5", "frame_rate_hz"])
         10.7666015625
     """
+    import pandas as pd  # here, so the command line starts quickly
     spec = get_spec(model)
     sr = spec["sample_rate"]
     geo = geometry(spec)

@@ -160,8 +160,8 @@ def write_targets(out_dir, clips, clip_seconds=20.0, teacher=None,
     clips.to_csv(out_dir / "clips.csv", index=False)
     teacher_sha = None
     if given is None:
-        from .weights import default_weights_dir, sha256
-        path = default_weights_dir() / "soundnet8_flickr.weights.h5"
+        from .weights import preset_path, sha256
+        path = preset_path("soundnet8_flickr")
         teacher_sha = sha256(path) if path.exists() else None
     meta = dict(student_rate=STUDENT_RATE, teacher_rate=TEACHER_RATE,
                 clip_seconds=clip_seconds, target_times_s=times.tolist(),

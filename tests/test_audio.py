@@ -1,5 +1,7 @@
 """Audio in: formats, first channel, resampling, scaling and clear errors."""
 
+import warnings
+
 import numpy as np
 import pytest
 import soundfile
@@ -83,3 +85,35 @@ def test_too_short_gives_minimum_duration_or_pads(tmp_path):
     padded = sk.load_audio(path, layer="conv8", pad=True)
     assert padded.size == 209374 and np.all(padded[44100:] == 0)
     assert sk.load_audio(path, layer="conv5").size == 44100
+
+
+def test_truncated_wav_warns(tmp_path):
+    full = tmp_path / "full.wav"
+    soundfile.write(full, np.zeros(44100), 22050, subtype="PCM_16")
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(full.read_bytes()[:44 + 22050])
+    with pytest.warns(UserWarning, match=r"cut.wav: truncated: its header "
+                      r"declares 2.000 s, the file holds 0.500 s"):
+        assert sk.load_audio(cut).size == 11025
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sk.load_audio(full)
+
+
+def test_silent_first_channel_warns(tmp_path):
+    path = tmp_path / "right.wav"
+    data = np.zeros((22050, 2), np.float32)
+    data[:, 1] = 0.5
+    soundfile.write(path, data, 22050)
+    with pytest.warns(UserWarning, match="right.wav: the first channel is "
+                      "silent, channel 2 of 2 is not.*remix 2"):
+        sk.load_audio(path)
+
+
+def test_float_wav_outside_unit_range_warns(tmp_path):
+    path = tmp_path / "loud.wav"
+    soundfile.write(path, np.full(22050, 40.0, np.float32), 22050,
+                    subtype="FLOAT")
+    with pytest.warns(UserWarning, match=r"loud.wav: samples reach 40, "
+                      r"outside \[-1, 1\]"):
+        assert sk.load_audio(path).max() == 40.0

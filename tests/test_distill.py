@@ -60,9 +60,11 @@ def test_kl_against_numpy():
     q = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         expected = np.where(p > 0, p * np.log(p / q), 0).sum(-1)
+    # float32 log-probabilities of magnitude up to ~5 carry ~5e-7 rounding
+    # each; KL sums 7 of them.
     np.testing.assert_allclose(np.asarray(kl_divergence(p, logits)), expected,
-                               rtol=1e-5, atol=1e-6)
-    assert np.allclose(np.asarray(kl_divergence(q, logits)), 0, atol=1e-6)
+                               rtol=1e-5, atol=1e-5)
+    assert np.allclose(np.asarray(kl_divergence(q, logits)), 0, atol=1e-5)
 
 
 def test_target_times_and_label_frames():
@@ -158,6 +160,8 @@ def test_resume_is_exact(targets, tmp_path):
     w_cut = read_weights(tmp_path / "cut" / "snf.weights.h5")
     for layer in w_full:
         for name in w_full[layer]:
+            # float32 weights of scale ~0.01-1 after the same updates:
+            # rounding of reductions only (~1e-7 relative per step).
             np.testing.assert_allclose(w_full[layer][name],
                                        w_cut[layer][name], rtol=1e-5,
                                        atol=1e-6)

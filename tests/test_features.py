@@ -39,10 +39,10 @@ def test_chunked_equals_whole(model, layer):
     values, times = sk.extract_features(waveform, 22050, layer, model=ex,
                                         chunk_seconds=4.0)
     assert values.shape == whole.shape and values.dtype == np.float32
-    # 1e-5 absolute; the heads' logits reach |50|, where float32 itself
-    # resolves only ~4e-6, so there the bound is relative to their scale.
-    scale = max(1.0, float(np.max(np.abs(whole)))) if layer.startswith(
-        "conv8") else 1.0
+    # 1e-5 relative to the layer's scale: chunks change the order of
+    # float32 sums; deep activations (conv7 with random weights ~10, the
+    # heads' logits ~50) carry ~1e-6 relative rounding.
+    scale = max(1.0, float(np.max(np.abs(whole))))
     assert np.max(np.abs(values - whole)) <= 1e-5 * scale
     assert times.shape == (len(values),)
 

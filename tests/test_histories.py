@@ -11,7 +11,7 @@ from sed.plots import FIGURE2_FIELDS, FIGURE2_ROWS
 from soundnet_keras.plots import VARIANT_HISTORIES
 
 ROOT = Path(__file__).resolve().parent.parent
-VARIANTS = ROOT / "weights" / "histories"
+VARIANTS = ROOT / "soundnet_keras" / "presets" / "histories"
 TABLE4_DIR = ROOT / "notebooks" / "histories" / "table4"
 PROVENANCE = ("command", "commit", "date", "machine")
 

@@ -67,7 +67,10 @@ def test_get_config_round_trip(random_weights):
     x = np.random.default_rng(1).uniform(-256, 256, (1, 220500, 1))
     x = x.astype("float32")
     for a, b in zip(model(x), clone(x)):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
+        # The same float32 ops on the same input: a few ulps of the scale.
+        b = np.asarray(b)
+        np.testing.assert_allclose(np.asarray(a), b, rtol=1e-5,
+                                   atol=1e-6 * np.abs(b).max())
 
 
 def test_keras_save_load_round_trip(random_weights, tmp_path):
@@ -77,6 +80,8 @@ def test_keras_save_load_round_trip(random_weights, tmp_path):
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     x = np.random.default_rng(2).uniform(-256, 256, (1, 50001, 1))
     x = x.astype("float32")
-    np.testing.assert_allclose(np.asarray(model(x)), np.asarray(loaded(x)),
-                               rtol=1e-6)
+    # The same float32 ops on the same input: a few ulps of the scale.
+    expected = np.asarray(loaded(x))
+    np.testing.assert_allclose(np.asarray(model(x)), expected, rtol=1e-5,
+                               atol=1e-6 * np.abs(expected).max())
     assert loaded.get_layer("conv3_bn").epsilon == 1e-5

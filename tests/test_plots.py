@@ -53,7 +53,7 @@ def test_plot_activations_marks_the_transition_and_standardises():
     image = fig.axes[0].images[0].get_array()
     assert image.shape == (2, 50)
     np.testing.assert_allclose(image.mean(1), 0, atol=1e-9)
-    np.testing.assert_allclose(image.std(1), 1, atol=1e-6)
+    np.testing.assert_allclose(image.std(1), 1, atol=1e-6)  # float64
     assert fig.axes[0].get_lines()[0].get_xdata()[0] == 2.5
 
 

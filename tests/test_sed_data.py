@@ -143,6 +143,12 @@ def test_user_corpus_with_minimal_metadata(tmp_path):
         m["splits"]["train"][0])), ValueError, "listed in both"),
     (lambda r: _edit_meta(r, lambda m: m.update(sample_rate=22050)),
      ValueError, "sample rate 16000 Hz, but metadata.json says 22050"),
+    (lambda r: _edit_meta(r, lambda m: m.update(classes="dog")),
+     ValueError, r"metadata.json: 'classes' must be a non-empty list of "
+     r"distinct label strings.*Received: 'dog'"),
+    (lambda r: _edit_meta(r, lambda m: m.update(sample_rate="16k")),
+     ValueError, r"metadata.json: 'sample_rate' must be a positive whole "
+     r"number of Hz.*Received: '16k'"),
     (lambda r: _edit_meta(r, lambda m: m["splits"].pop("test")),
      ValueError, "'splits' lacks the split 'test'"),
     (lambda r: _edit_meta(r, lambda m: m["durations"].update(

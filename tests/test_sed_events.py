@@ -158,6 +158,14 @@ def test_tsv_header_missing_file_and_empty_rows(tmp_path):
         read_tsv(path)
     with pytest.raises(FileNotFoundError, match="nothing.tsv"):
         read_tsv(tmp_path / "nothing.tsv")
+    garbage = tmp_path / "garbage.tsv"
+    garbage.write_bytes(HEADER.encode() + b"\xff\xfe\x00bin\tary\n")
+    with pytest.raises(ValueError, match="garbage.tsv: not a readable "
+                       "annotation TSV"):
+        read_tsv(garbage)
+    ragged = write(tmp_path / "ragged.tsv", HEADER + "a.wav\t0\t1\tdog\tx\ty\n")
+    with pytest.raises(ValueError, match="ragged.tsv, line 2"):
+        read_tsv(ragged)
     path = write(tmp_path / "weak.tsv", HEADER + "a.wav\t\t\t\n"
                  "b.wav\t0.5\t1\tdog\n")
     assert read_tsv(path).values.tolist() == [["b.wav", 0.5, 1.0, "dog"]]

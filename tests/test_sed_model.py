@@ -77,6 +77,7 @@ def test_config_round_trip_and_keras_file(tmp_path):
     path = tmp_path / "m.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
+    # The same float32 ops on the same input: a few ulps, relative.
     np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)),
                                rtol=1e-6)
 
@@ -158,6 +159,7 @@ def test_bounded_relu_option(tmp_path):
     path = tmp_path / "m.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
+    # The same float32 ops on the same input: a few ulps, relative.
     np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)),
                                rtol=1e-6)
     with pytest.raises(ValueError, match="relu_max bounds the ReLU"):

