@@ -205,8 +205,10 @@ def test_plot_predictions_panels():
 def test_plot_predictions_of_a_one_second_recording_shades_the_tiling():
     fig = kp.plot_predictions(np.zeros(22050), 22050, fake_frames(1), top=3)
     wave = fig.axes[0]
-    assert wave.get_xlim()[1] >= 10.0
-    assert [p.get_label() for p in wave.patches] == ["repeated to 10 s"]
+    from soundnet_keras.predictions import TILE_SECONDS
+    assert wave.get_xlim()[1] >= TILE_SECONDS
+    assert [p.get_label() for p in wave.patches] == [
+        f"repeated to {TILE_SECONDS:g} s"]
 
 
 @pytest.fixture(scope="module")
