@@ -1,7 +1,7 @@
 """Object and place predictions of the pretrained SoundNet-8."""
 
+import keras
 import numpy as np
-import tensorflow as tf
 
 from .audio import check_waveform, preprocess_input, resample
 from .specs import frame_times
@@ -48,8 +48,9 @@ def predict(waveform, sample_rate, top=5, model=None, per_frame=False,
     rate = 22050
     waveform = check_waveform(resample(waveform, sample_rate, rate), rate)
     waveform = tile_to(waveform, int(TILE_SECONDS * rate))
-    x = tf.constant(preprocess_input(waveform)[None, :, None])
-    obj, plc = (np.asarray(p)[0] for p in model(x, training=False))
+    x = preprocess_input(waveform)[None, :, None]
+    obj, plc = (keras.ops.convert_to_numpy(p)[0]
+                for p in model(x, training=False))
 
     def ranked(probs, names):
         order = np.argsort(-probs)[:top]

@@ -25,7 +25,7 @@ def _whole(model, layer, waveform):
     name = layer + "_relu" if layer.startswith("conv") and layer not in (
         "conv8", "conv8_2") else layer
     sub = keras.Model(model.input, model.get_layer(name).output)
-    return np.asarray(sub(256 * waveform[None, :, None], training=False))[0]
+    return keras.ops.convert_to_numpy(sub(256 * waveform[None, :, None], training=False))[0]
 
 
 @pytest.mark.parametrize("layer", ["conv1", "pool2", "conv5", "pool5",

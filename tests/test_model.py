@@ -31,7 +31,7 @@ def test_original_semantics():
 def test_outputs_with_top_are_softmaxes():
     model = sk.SoundNet8(weights=None)
     x = np.random.default_rng(0).uniform(-256, 256, (2, 441000, 1))
-    objects, places = (np.asarray(o) for o in model(x.astype("float32")))
+    objects, places = (keras.ops.convert_to_numpy(o) for o in model(x.astype("float32")))
     assert objects.shape == (2, 4, 1000) and places.shape == (2, 4, 401)
     assert np.allclose(objects.sum(-1), 1, atol=1e-5)
     assert np.allclose(places.sum(-1), 1, atol=1e-5)
@@ -43,7 +43,7 @@ def test_outputs_with_top_are_softmaxes():
                                            ("max", (1, 1024))])
 def test_without_top(pooling, shape):
     model = sk.SoundNet8(include_top=False, weights=None, pooling=pooling)
-    out = np.asarray(model(np.zeros((1, 441000, 1), "float32")))
+    out = keras.ops.convert_to_numpy(model(np.zeros((1, 441000, 1), "float32")))
     assert out.shape == shape
 
 
@@ -67,7 +67,7 @@ def test_get_config_round_trip(random_weights):
     x = np.random.default_rng(1).uniform(-256, 256, (1, 220500, 1))
     x = x.astype("float32")
     for a, b in zip(model(x), clone(x)):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), rtol=1e-6)
 
 
 def test_keras_save_load_round_trip(random_weights, tmp_path):
@@ -77,6 +77,6 @@ def test_keras_save_load_round_trip(random_weights, tmp_path):
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     x = np.random.default_rng(2).uniform(-256, 256, (1, 50001, 1))
     x = x.astype("float32")
-    np.testing.assert_allclose(np.asarray(model(x)), np.asarray(loaded(x)),
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x)), keras.ops.convert_to_numpy(loaded(x)),
                                rtol=1e-6)
     assert loaded.get_layer("conv3_bn").epsilon == 1e-5
