@@ -13,7 +13,7 @@ STANDIN := data/standin
 STANDIN_PACKAGES := openttd-opensfx bucklespring-data asterisk-core-sounds-en-wav asterisk-moh-opsound-wav sound-theme-freedesktop
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test test-all venv weights benchmark clean standin standin-packages
+.PHONY: demo test test-all test-backends test-beam venv weights benchmark clean standin standin-packages
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: setup.py
@@ -53,6 +53,23 @@ test: $(WEIGHTS)
 
 test-all: $(WEIGHTS)
 	$(BIN)/python -m pytest -q --runslow
+
+# The layer-by-layer reference test under the JAX and PyTorch backends
+# (installs the extras into .venv). TORCH: the CPU build that lies on this
+# machine's disk; elsewhere e.g. TORCH="torch --index-url
+# https://download.pytorch.org/whl/cpu".
+TORCH ?= torch==2.13.0
+test-backends: $(WEIGHTS)
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e ".[jax,torch]"
+	for backend in jax torch; do \
+	  KERAS_BACKEND=$$backend $(BIN)/python -m pytest -q tests/test_reference.py || exit 1; \
+	done
+
+# The Apache Beam pipeline's tests (installs the extra into .venv).
+test-beam: $(WEIGHTS)
+	$(BIN)/python -m pip install --quiet -e ".[beam]"
+	$(BIN)/python -m pytest -q tests/test_beam.py soundnet_keras/beam.py
 
 benchmark: $(WEIGHTS)
 	$(BIN)/python benchmarks/extraction_speed.py

@@ -29,6 +29,13 @@ setup(
     ],
     extras_require={
         "dev": ["pytest", "hypothesis", "psutil", "nbmake"],
+        # Other Keras backends (KERAS_BACKEND=jax|torch): the models and
+        # feature extraction; training stays on TensorFlow (README).
+        # Install a CPU build of torch first where a CUDA one is unwanted.
+        "jax": ["jax>=0.4.20"],
+        "torch": ["torch>=2.1"],
+        # soundnet-keras beam: extraction as an Apache Beam pipeline.
+        "beam": ["apache-beam>=2.60"],
     },
     entry_points={
         "console_scripts": ["soundnet-keras=soundnet_keras.cli:main",

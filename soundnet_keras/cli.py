@@ -1,5 +1,5 @@
 """Command line: ``soundnet-keras {fetch-weights, layers, predict, extract,
-targets, train, baseline}``.
+beam, targets, train, baseline}``.
 
 Each command calls the same public function the Python API offers.
 """
@@ -82,6 +82,23 @@ def _extract(args):
         except (OSError, ValueError) as err:
             failures.append((path, err))
     return _report(failures)
+
+
+def _beam(args):
+    try:
+        from .beam import extract_pipeline
+    except ImportError as err:
+        raise RuntimeError(f"the beam command needs Apache Beam ({err}); "
+                           "install it with: pip install "
+                           "'soundnet-keras[beam]'") from err
+    counts = extract_pipeline(args.inputs, args.out, layer=args.layer,
+                              weights=args.weights, pad=args.pad,
+                              root=args.root, runner=args.runner,
+                              workers=args.workers, options=args.option)
+    print(", ".join(f"{n} {k}" for k, n in counts.items())
+          + (f" (see {Path(args.out) / '_failures.tsv'})"
+             if counts["failed"] else ""), file=sys.stderr)
+    return 1 if counts["failed"] else 0
 
 
 def _targets(args):
@@ -178,6 +195,30 @@ def parser():
                    help="zero-pad audio too short for one frame")
     e.add_argument("--weights", default="soundnet8_flickr", help=weights_help)
     e.set_defaults(run=_extract)
+
+    bm = sub.add_parser("beam", help="extract features of many files as an "
+                        "Apache Beam pipeline (needs soundnet-keras[beam])")
+    bm.add_argument("inputs", nargs="+", metavar="INPUT",
+                    help="audio files, folders or glob patterns (any Beam "
+                         "file system)")
+    bm.add_argument("--out", required=True, metavar="DIR",
+                    help="one OUT/<path below --root>.npz per file; "
+                         "finished files are skipped; failures in "
+                         "OUT/_failures.tsv")
+    bm.add_argument("--layer", default="conv5", choices=FEATURE_LAYERS)
+    bm.add_argument("--pad", action="store_true",
+                    help="zero-pad audio too short for one frame")
+    bm.add_argument("--weights", default="soundnet8_flickr", help=weights_help)
+    bm.add_argument("--root", metavar="DIR", help="the folder whose tree the "
+                    "outputs mirror (default: the inputs' common folder)")
+    bm.add_argument("--runner", default="DirectRunner",
+                    help="any Beam runner (default: %(default)s)")
+    bm.add_argument("--workers", type=int, default=None,
+                    help="DirectRunner worker processes (default 1)")
+    bm.add_argument("--option", action="append", default=[],
+                    metavar="--KEY=VALUE", help="a Beam pipeline option "
+                    "(repeatable), e.g. --option=--project=my-project")
+    bm.set_defaults(run=_beam)
 
     t = sub.add_parser("targets", help="cut audio into clips and store the "
                        "teacher's targets for training SN-F / SN-R")

@@ -30,7 +30,7 @@ from .specs import (FEATURE_LAYERS, feature_layers, frame_times, geometry,
 # folded plan's, whose intermediates then stay in the cache
 # (benchmarks/extraction_speed.py).
 CHUNK_SECONDS = 120.0
-FAST_CHUNK_SECONDS = 10.0
+FAST_CHUNK_SECONDS = 20.0
 
 
 def keras_layer_name(model, layer):
@@ -60,7 +60,7 @@ class FeatureExtractor:
     Example:
         >>> ex = FeatureExtractor("conv5", SoundNet8(weights=None))
         >>> ex(np.zeros((2, 22050 * 3), "float32")).shape
-        (2, 32, 256)
+        (2, 34, 256)
     """
 
     def __init__(self, layer="conv5", model=None, spec=None, fast=True):
