@@ -121,17 +121,19 @@ def _paths(args, new, today):
     return runs
 
 
+def _compare(model, layer, run, audio_s, args):
+    """``run(extractor)`` with the new and the previous extractor."""
+    new = sk.FeatureExtractor(layer, model)
+    today = sk.FeatureExtractor(layer, model, fast=False)
+    return side_by_side(_paths(args, lambda: run(new), lambda: run(today)),
+                        audio_s, args.repeats)
+
+
 def clips(model, args, rows):
     waves = [_noise(20, s) for s in range(16)]
     for layer in ("conv5", "pool5"):
-        new = sk.FeatureExtractor(layer, model)
-        today = sk.FeatureExtractor(layer, model, fast=False)
-        row = side_by_side(_paths(
-            args, lambda: sk.extract_features_batch(waves, RATE, layer,
-                                                    model=new),
-            lambda: sk.extract_features_batch(waves, RATE, layer,
-                                              model=today)),
-            320, args.repeats)
+        row = _compare(model, layer, lambda ex: sk.extract_features_batch(
+            waves, RATE, layer, model=ex), 320, args)
         rows.append(dict(case="20 s clips, batch 16", layer=layer, **row))
     # model= a keras.Model: before, every call made (and traced) its own
     # sub-model; now the extractor is made once per model and kept.
@@ -149,13 +151,8 @@ def clips(model, args, rows):
 def long_file(model, args, rows):
     waveform = _noise(600)
     for layer in ("conv5", "pool5", "conv7"):
-        new = sk.FeatureExtractor(layer, model)
-        today = sk.FeatureExtractor(layer, model, fast=False)
-        row = side_by_side(_paths(
-            args, lambda: sk.extract_features(waveform, RATE, layer,
-                                              model=new),
-            lambda: sk.extract_features(waveform, RATE, layer,
-                                        model=today)), 600, args.repeats)
+        row = _compare(model, layer, lambda ex: sk.extract_features(
+            waveform, RATE, layer, model=ex), 600, args)
         rows.append(dict(case="10-minute file", layer=layer, **row))
 
 

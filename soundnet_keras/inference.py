@@ -105,7 +105,8 @@ class _Conv:
         x = ops.pad(x, [[0, 0], [self.pad, self.pad + row * self.n_rows],
                         [0, 0]])[:, :length]
         y = ops.conv(ops.reshape(x, (b, -1, row * c)), kernel)
-        y = ops.max(ops.reshape(y, (b, windows, self.pool, -1)),
+        y = ops.max(ops.reshape(y, (b, windows, self.pool,
+                                    kernel.shape[-1] // self.pool)),
                     axis=2) + bias
         return ops.relu(y) if self.relu else y
 
@@ -128,7 +129,7 @@ class ConvPlan:
         if rows is None:
             raise ValueError(f"{layer!r} is not in the convolutional trunk "
                              f"of {get_spec(spec)['name']}")
-        self.model, self.steps, self._compiled = model, [], None
+        self.steps, self._compiled = [], None
         i = 0
         while i < len(rows):
             row = rows[i]
