@@ -47,7 +47,8 @@ def keras_layer_name(model, layer):
 
 
 class FeatureExtractor:
-    """A compiled sub-model from the input to one feature layer.
+    """The network from the input to one feature layer, compiled: the
+    folded plan for the convolutional trunk, else a Keras sub-model.
 
     Args:
         layer: a feature layer name (``"conv5"``, ``"pool5"``, ``"fc1"``,
