@@ -11,6 +11,7 @@ pytest.importorskip("apache_beam")
 
 import soundnet_keras as sk  # noqa: E402
 from soundnet_keras.beam import FAILURES, extract_pipeline  # noqa: E402
+from soundnet_keras.cli import main  # noqa: E402
 
 # Same names in different folders and with different extensions; other
 # rates and channel counts; a clip shorter than one conv5 frame.
@@ -73,12 +74,15 @@ def test_pipeline_equals_single_file_and_rerun_skips(tmp_path, random_weights,
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.npz")} == stamps
 
     # Only what is missing is done again; a glob selects files, and the
-    # root keeps the names those files had.
+    # root keeps the names those files had. The command line is the same.
     (out / "b" / "x.flac.npz").unlink()
-    third = extract_pipeline([str(tmp_path / "in" / "b" / "*.flac")], out,
-                             weights=str(weights), root=tmp_path / "in")
-    assert third == dict(written=1, skipped=0, failed=0)
-    assert (out / "b" / "x.flac.npz").exists()
+    assert main(["beam", str(tmp_path / "in" / "b" / "*.flac"), "--out",
+                 str(out), "--weights", str(weights), "--root",
+                 str(tmp_path / "in")]) == 0
+    assert (out / "b" / "x.flac.npz").stat().st_mtime_ns > max(
+        stamps.values())
+    assert main(["beam", str(tmp_path / "in" / "b"), "--out", str(out),
+                 "--weights", str(weights)]) == 1   # broken.wav failed
 
 
 def test_pipeline_errors(tmp_path):
