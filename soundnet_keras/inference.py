@@ -65,8 +65,8 @@ class _Conv:
         self.relu = row["kind"] == "conv"
         self.pool = pool or 1
         # A pool window's frames read n_rows rows of stride * pool frames.
-        row = self.s * self.pool
-        self.n_rows = -(-(self.s * (self.pool - 1) + self.k) // row)
+        block = self.s * self.pool
+        self.n_rows = -(-(self.s * (self.pool - 1) + self.k) // block)
 
     def variables(self, model):
         """The Keras variables: kernel, bias (and gamma, beta, mean, var)."""
@@ -164,9 +164,9 @@ class ConvPlan:
 
 
 def compile_function(fn):
-    """``fn(x, weights)`` compiled the backend's way: ``tf.function`` (one
-    graph for every input shape), ``jax.jit`` (one per shape), or eager
-    PyTorch without gradients."""
+    """``fn`` (of arrays) compiled the backend's way: ``tf.function`` (one
+    graph, relaxed to any input shape), ``jax.jit`` (one per shape), or
+    eager PyTorch without gradients."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
