@@ -18,7 +18,7 @@ range) of the per-repeat ratio. Cases:
 
 Writes ``benchmarks/results/extraction_speed.json`` (with provenance) and
 prints a Markdown table. Run: ``python benchmarks/extraction_speed.py
-[--repeats 5] [--path both|new|today]``.
+[--repeats 5] [--path both|new|today] [--chunk-seconds S]``.
 """
 
 import argparse
@@ -196,10 +196,16 @@ def one_hour(weights, args, rows):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--chunk-seconds", type=float, default=None,
+                   help="the new path's chunk (default: "
+                        "soundnet_keras.features.FAST_CHUNK_SECONDS)")
     p.add_argument("--path", choices=("both", "new", "today"),
                    default="both", help="the new path, the previous one "
                    "(fast=False), or both side by side")
     args = p.parse_args(argv)
+    if args.chunk_seconds:
+        from soundnet_keras import features
+        features.FAST_CHUNK_SECONDS = args.chunk_seconds
     weights = _weights()
     model = sk.SoundNet8(weights=weights)
     rows = []
@@ -212,8 +218,9 @@ def main(argv=None):
     one_hour(weights, args, rows)
     limit["matmul_gflops_after"] = matmul_gflops()
     OUT.parent.mkdir(exist_ok=True)
+    from soundnet_keras.features import FAST_CHUNK_SECONDS
     result = dict(weights=weights or "random (weights not fetched)",
-                  repeats=args.repeats, limit=limit, rows=rows,
+                  repeats=args.repeats, chunk_seconds=FAST_CHUNK_SECONDS, limit=limit, rows=rows,
                   provenance=provenance())
     OUT.write_text(json.dumps(result, indent=2) + "\n")
     print(f"conv1-conv5: {limit['mflop_per_audio_s']:.1f} MFLOP per second "

@@ -10,8 +10,8 @@ the whole input, so they run in one piece.
 
 The convolutional trunk (every layer up to conv7, the pools and the conv8
 heads) runs by default on a folded inference plan
-(:mod:`soundnet_keras.inference`) in chunks small enough to stay in the
-processor's cache; ``FeatureExtractor(..., fast=False)`` runs the Keras
+(:mod:`soundnet_keras.inference`) in 80 s chunks; ``FeatureExtractor(...,
+fast=False)`` runs the Keras
 model itself, in 120 s chunks, as before (the benchmark's baseline). Both
 work on every Keras backend.
 """
@@ -27,10 +27,10 @@ from .specs import (FEATURE_LAYERS, feature_layers, frame_times, geometry,
                     get_spec, output_length)
 
 # Input per chunk (and per call of the network): the Keras model's, and the
-# folded plan's, whose intermediates then stay in the cache
-# (benchmarks/extraction_speed.py).
+# folded plan's (README, Benchmarks: benchmarks/extraction_speed.py
+# --chunk-seconds 20|40|80|160).
 CHUNK_SECONDS = 120.0
-FAST_CHUNK_SECONDS = 20.0
+FAST_CHUNK_SECONDS = 80.0
 
 
 def keras_layer_name(model, layer):
@@ -80,7 +80,9 @@ class FeatureExtractor:
         self.plan = None
         if fast and plan_rows(self.spec, layer) is not None:
             self.plan = ConvPlan(model, self.spec, layer)
-            self.chunk_seconds = FAST_CHUNK_SECONDS
+            # Deep layers overlap their chunks by a long receptive field.
+            self.chunk_seconds = max(FAST_CHUNK_SECONDS, 10 * self.geometry[
+                "field"] / self.sample_rate)
             return
         self.chunk_seconds = CHUNK_SECONDS
         sub = keras.Model(model.input, model.get_layer(name).output)
