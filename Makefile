@@ -17,7 +17,7 @@ STANDIN := data/standin
 STANDIN_PACKAGES := openttd-opensfx bucklespring-data asterisk-core-sounds-en-wav asterisk-moh-opsound-wav sound-theme-freedesktop
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test test-all wheel-smoke venv weights benchmark clean standin standin-packages
+.PHONY: demo test test-all wheel-smoke test-backends test-beam venv weights benchmark clean standin standin-packages
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: setup.py
@@ -63,6 +63,23 @@ test-all: $(WEIGHTS)
 # Build a wheel, install it into a fresh venv, use it from another folder.
 wheel-smoke: $(WEIGHTS)
 	PYTHON=$(BIN)/python scripts/wheel_smoke.sh
+
+# The layer-by-layer reference test under the JAX and PyTorch backends
+# (installs the extras into .venv). TORCH: the CPU build that lies on this
+# machine's disk; elsewhere e.g. TORCH="torch --index-url
+# https://download.pytorch.org/whl/cpu".
+TORCH ?= torch==2.13.0
+test-backends: $(WEIGHTS)
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e ".[jax,torch]"
+	for backend in jax torch; do \
+	  KERAS_BACKEND=$$backend $(BIN)/python -m pytest -q tests/test_reference.py || exit 1; \
+	done
+
+# The Apache Beam pipeline's tests (installs the extra into .venv).
+test-beam: $(WEIGHTS)
+	$(BIN)/python -m pip install --quiet -e ".[beam]"
+	$(BIN)/python -m pytest -q tests/test_beam.py soundnet_keras/beam.py
 
 benchmark: $(WEIGHTS)
 	$(BIN)/python benchmarks/extraction_speed.py

@@ -19,3 +19,9 @@ def _doctest_names(doctest_namespace):
     doctest_namespace["np"] = np
     for name in soundnet_keras.__all__:
         doctest_namespace[name] = getattr(soundnet_keras, name)
+
+
+try:  # the Beam pipeline is an extra: pip install .[beam]
+    import apache_beam  # noqa: F401
+except ImportError:
+    collect_ignore = ["soundnet_keras/beam.py"]

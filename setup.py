@@ -42,6 +42,13 @@ setup(
         # the "opensmile" feature kind (openSMILE emobase functionals)
         "opensmile": ["opensmile>=2.5"],
         "dev": ["pytest", "hypothesis", "psutil", "nbmake", "opensmile>=2.5"],
+        # Other Keras backends (KERAS_BACKEND=jax|torch): the models and
+        # feature extraction; training stays on TensorFlow (README).
+        # Install a CPU build of torch first where a CUDA one is unwanted.
+        "jax": ["jax>=0.4.20"],
+        "torch": ["torch>=2.1"],
+        # soundnet-keras beam: extraction as an Apache Beam pipeline.
+        "beam": ["apache-beam>=2.60"],
     },
     entry_points={
         "console_scripts": ["soundnet-keras=soundnet_keras.cli:main",

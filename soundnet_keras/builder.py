@@ -6,6 +6,10 @@ from keras import layers
 from .specs import BN_EPSILON, get_spec
 
 POOLINGS = (None, "avg", "max")
+# Batch statistics over all replicas under tf.distribute (training); Keras
+# offers synchronized batch norm on the TensorFlow backend only, and the
+# other backends neither need nor accept it (inference is identical).
+_SYNC = keras.backend.backend() == "tensorflow"
 
 
 def _conv_block(x, row):
@@ -15,10 +19,9 @@ def _conv_block(x, row):
     x = layers.Conv1D(row["filters"], row["kernel"], strides=row["stride"],
                       padding="valid", name=name)(x)
     if row["kind"] == "conv":
-        # Torch's running statistics use momentum 0.1, Keras' convention 0.9;
-        # synchronized: batch statistics over all replicas under tf.distribute.
+        # Torch's running statistics use momentum 0.1, Keras' convention 0.9.
         x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=0.9,
-                                      synchronized=True, name=f"{name}_bn")(x)
+                                      synchronized=_SYNC, name=f"{name}_bn")(x)
         x = layers.ReLU(name=f"{name}_relu")(x)
     return x
 
@@ -32,7 +35,7 @@ def _rnn_block(x, row):
     if row["bn"]:
         # Batch norm over the whole recurrent output, after the recurrence.
         x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=0.9,
-                                      synchronized=True,
+                                      synchronized=_SYNC,
                                       name=f"{row['name']}_bn")(x)
     return x
 

@@ -1,5 +1,5 @@
 """Command line: ``soundnet-keras {fetch-weights, layers, predict, extract,
-targets, train, baseline}``.
+beam, targets, train, baseline}``.
 
 Each command runs the public functions the Python API offers
 (:func:`soundnet_keras.fetch_weights`, :func:`soundnet_keras.layer_table`,
@@ -169,6 +169,26 @@ def _need(*paths):
     start_tensorflow()
 
 
+def _beam(args):
+    from .weights import resolve_weights
+    try:
+        from .beam import extract_pipeline
+    except ImportError as err:
+        raise RuntimeError(f"the beam command needs Apache Beam ({err}); "
+                           "install it with: pip install "
+                           "'soundnet-keras[beam]'") from err
+    resolve_weights(args.weights, "soundnet8")  # checked before starting
+    _need()
+    counts = extract_pipeline(args.inputs, args.out, layer=args.layer,
+                              weights=args.weights, pad=args.pad,
+                              root=args.root, runner=args.runner,
+                              workers=args.workers, options=args.option)
+    print(", ".join(f"{n} {k}" for k, n in counts.items())
+          + (f" (see {Path(args.out) / '_failures.tsv'})"
+             if counts["failed"] else ""), file=sys.stderr)
+    return 1 if counts["failed"] else 0
+
+
 def _targets(args):
     _need(args.audio, args.targets_from)
     from .clips import list_audio, plan_clips
@@ -292,6 +312,32 @@ def parser():
                    help="zero-pad audio too short for one frame")
     weights_options(e)
     e.set_defaults(run=_extract)
+
+    bm = sub.add_parser("beam", help="extract features of many files as an "
+                        "Apache Beam pipeline (needs soundnet-keras[beam])")
+    bm.add_argument("inputs", nargs="+", metavar="INPUT",
+                    help="audio files, folders or glob patterns (any Beam "
+                         "file system)")
+    bm.add_argument("--out", required=True, metavar="DIR",
+                    help="one OUT/<path below --root>.npz per file; "
+                         "finished files are skipped; failures in "
+                         "OUT/_failures.tsv")
+    bm.add_argument("--layer", default="conv5", choices=FEATURE_LAYERS)
+    bm.add_argument("--pad", action="store_true",
+                    help="zero-pad audio too short for one frame")
+    bm.add_argument("--weights", default="soundnet8_flickr",
+                    help="a SoundNet-8 preset or a .weights.h5 path whose "
+                         "sha256 is recorded (default: %(default)s)")
+    bm.add_argument("--root", metavar="DIR", help="the folder whose tree the "
+                    "outputs mirror (default: the inputs' common folder)")
+    bm.add_argument("--runner", default="DirectRunner",
+                    help="any Beam runner (default: %(default)s)")
+    bm.add_argument("--workers", type=int, default=None,
+                    help="DirectRunner worker processes (default 1)")
+    bm.add_argument("--option", action="append", default=[],
+                    metavar="--KEY=VALUE", help="a Beam pipeline option "
+                    "(repeatable), e.g. --option=--project=my-project")
+    bm.set_defaults(run=_beam)
 
     t = sub.add_parser("targets", help="cut audio into clips and store the "
                        "teacher's targets for training SN-F / SN-R")

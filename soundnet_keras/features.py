@@ -7,16 +7,30 @@ values. Long input runs in chunks that overlap by the layer's receptive field
 and start on multiples of the layer's hop, so the result equals processing the
 whole input at once while memory stays bounded. Recurrent layers (SN-R) see
 the whole input, so they run in one piece.
+
+The convolutional trunk (every layer up to conv7, the pools and the conv8
+heads) runs by default on a folded inference plan
+(:mod:`soundnet_keras.inference`) in 80 s chunks; ``FeatureExtractor(...,
+fast=False)`` runs the Keras
+model itself, in 120 s chunks, as before (the benchmark's baseline). Both
+work on every Keras backend.
 """
 
-import numpy as np
-import tensorflow as tf
+import weakref
+
 import keras
+import numpy as np
 
 from .audio import check_waveform, preprocess_input, resample
+from .inference import ConvPlan, compile_function, plan_rows
 from .specs import (FEATURE_LAYERS, feature_layers, frame_times, geometry,
                     get_spec, output_length)
+
+# Input per chunk (and per call of the network): the Keras model's, and the
+# folded plan's (README, Benchmarks: benchmarks/extraction_speed.py
+# --chunk-seconds 20|40|80|160).
 CHUNK_SECONDS = 120.0
+FAST_CHUNK_SECONDS = 80.0
 
 
 def keras_layer_name(model, layer):
@@ -33,16 +47,24 @@ def keras_layer_name(model, layer):
 
 
 class FeatureExtractor:
-    """A compiled sub-model from the input to one feature layer.
+    """The network from the input to one feature layer, compiled: the
+    folded plan for the convolutional trunk, else a Keras sub-model.
 
     Args:
         layer: a feature layer name (``"conv5"``, ``"pool5"``, ``"fc1"``,
             ``"gru1_bn"``, ...; see :func:`soundnet_keras.feature_layers`).
         model: a model built by this package (default: pretrained SoundNet-8).
         spec: the model's spec name (default: the model's name).
+        fast: run the convolutional trunk on the folded plan (default);
+            ``False``: the Keras model itself, as before.
+
+    Example:
+        >>> ex = FeatureExtractor("conv5", SoundNet8(weights=None))
+        >>> ex(np.zeros((2, 22050 * 3), "float32")).shape
+        (2, 34, 256)
     """
 
-    def __init__(self, layer="conv5", model=None, spec=None):
+    def __init__(self, layer="conv5", model=None, spec=None, fast=True):
         if model is None:
             from .models import SoundNet8
             model = SoundNet8()
@@ -54,11 +76,25 @@ class FeatureExtractor:
             raise ValueError(f"model {model.name!r} has no layer {name!r} "
                              f"(for {layer!r}, build it with "
                              "include_top=True)")
-        target = model.get_layer(name)
-        sub = keras.Model(model.input, target.output)
-        self._run = tf.function(lambda x: sub(x, training=False),
-                                reduce_retracing=True)
         self.geometry = geometry(self.spec)[layer]
+        self.plan = None
+        if fast and plan_rows(self.spec, layer) is not None:
+            self.plan = ConvPlan(model, self.spec, layer)
+            # Deep layers overlap their chunks by a long receptive field.
+            self.chunk_seconds = max(FAST_CHUNK_SECONDS, 10 * self.geometry[
+                "field"] / self.sample_rate)
+            return
+        self.chunk_seconds = CHUNK_SECONDS
+        sub = keras.Model(model.input, model.get_layer(name).output)
+        if keras.backend.backend() == "jax":
+            # Stateless: the weights are arguments, never baked in.
+            run = compile_function(lambda v, x: sub.stateless_call(
+                v[0], v[1], x, training=False)[0])
+            self._run = lambda x: run((
+                [w.value for w in sub.trainable_variables],
+                [w.value for w in sub.non_trainable_variables]), x)
+        else:
+            self._run = compile_function(lambda x: sub(x, training=False))
 
     def n_frames(self, n_samples):
         return output_length(self.spec, self.layer, n_samples)
@@ -68,15 +104,22 @@ class FeatureExtractor:
 
     def __call__(self, batch):
         """Runs the network on a ``(batch, samples)`` array in [-1, 1]."""
-        x = preprocess_input(batch)[..., None]
-        return self._run(tf.constant(x)).numpy()
+        x = preprocess_input(batch)
+        if self.plan is None:
+            return keras.ops.convert_to_numpy(self._run(x[..., None]))
+        # A few waveforms per call, so that the intermediates stay small.
+        per_call = max(1, int(self.chunk_seconds * self.sample_rate)
+                       // x.shape[1])
+        return np.concatenate([self.plan.run(x[i:i + per_call])
+                               for i in range(0, len(x), per_call)])
 
-    def chunks(self, n_samples, chunk_seconds=CHUNK_SECONDS):
+    def chunks(self, n_samples, chunk_seconds=None):
         """Yields ``(start, stop, first, last)``: input samples
         ``[start, stop)`` give whole-input frames ``[first, last)`` as their
         frames ``[first - start // jump, last - start // jump)``."""
         jump, field, offset = (self.geometry[k]
                                for k in ("jump", "field", "offset"))
+        chunk_seconds = chunk_seconds or self.chunk_seconds
         total = self.n_frames(n_samples)
         if not np.isfinite(field):  # recurrent: every frame sees everything
             yield 0, n_samples, 0, total
@@ -89,8 +132,34 @@ class FeatureExtractor:
             yield start, stop, first, last
 
 
+_CACHE = weakref.WeakKeyDictionary()   # keras.Model -> {layer: extractor}
+_DEFAULT = {}                          # the pretrained SoundNet-8
+
+
+def extractor(layer, model=None):
+    """A :class:`FeatureExtractor` of ``layer`` for ``model`` (an extractor,
+    a Keras model of this package, or ``None``: pretrained SoundNet-8),
+    made once per model and layer and kept while the model lives (it reads
+    the model's weights as they are at each call).
+    """
+    if isinstance(model, FeatureExtractor):
+        if model.layer != layer:
+            raise ValueError(f"the extractor computes {model.layer!r}, "
+                             f"not {layer!r}")
+        return model
+    if model is None:
+        if "model" not in _DEFAULT:
+            from .models import SoundNet8
+            _DEFAULT["model"] = SoundNet8()
+        model = _DEFAULT["model"]
+    per_model = _CACHE.setdefault(model, {})
+    if layer not in per_model:
+        per_model[layer] = FeatureExtractor(layer, model)
+    return per_model[layer]
+
+
 def extract_features(waveform, sample_rate, layer="conv5", model=None,
-                     pad=False, chunk_seconds=CHUNK_SECONDS):
+                     pad=False, chunk_seconds=None):
     """Features of one waveform from one layer.
 
     Args:
@@ -100,10 +169,12 @@ def extract_features(waveform, sample_rate, layer="conv5", model=None,
             ``conv8`` or ``conv8_2`` for SoundNet-8; for SN-F and SN-R
             also ``fc1``..``fc3``, ``gru1``..``gru3`` (and ``_bn``),
             ``output``, ``output_2``.
-        model: a model of this package, or a :class:`FeatureExtractor`
-            (reuse one across calls); default: pretrained SoundNet-8.
+        model: a model of this package (its extractor is made on first
+            use and kept), or a :class:`FeatureExtractor`; default:
+            pretrained SoundNet-8.
         pad: zero-pad input too short for one frame instead of raising.
-        chunk_seconds: input per chunk for long audio.
+        chunk_seconds: input per chunk for long audio (default: the
+            extractor's).
 
     Returns:
         ``(values, times)``: ``(T, D)`` float32 and ``(T,)`` frame centres in
@@ -116,11 +187,7 @@ def extract_features(waveform, sample_rate, layer="conv5", model=None,
         >>> values.shape, round(float(times[1] - times[0]), 4)
         ((54, 256), 0.3715)
     """
-    ex = model if isinstance(model, FeatureExtractor) else FeatureExtractor(
-        layer, model)
-    if ex.layer != layer:
-        raise ValueError(f"the extractor computes {ex.layer!r}, "
-                         f"not {layer!r}")
+    ex = extractor(layer, model)
     waveform = resample(waveform, sample_rate, ex.sample_rate)
     waveform = check_waveform(waveform, ex.sample_rate, model=ex.spec,
                               layer=layer, pad=pad)
@@ -146,8 +213,7 @@ def extract_features_batch(waveforms, sample_rate, layer="conv5", model=None,
         >>> [v.shape for v, _ in out]
         [(217, 256), (217, 256), (217, 256)]
     """
-    ex = model if isinstance(model, FeatureExtractor) else FeatureExtractor(
-        layer, model)
+    ex = extractor(layer, model)
     ready = [check_waveform(resample(w, sample_rate, ex.sample_rate),
                             ex.sample_rate, model=ex.spec, layer=layer,
                             pad=pad, source=f"waveform {i}")
@@ -157,7 +223,7 @@ def extract_features_batch(waveforms, sample_rate, layer="conv5", model=None,
         by_length.setdefault(w.size, []).append(i)
     results = [None] * len(ready)
     for length, indices in by_length.items():
-        if length > CHUNK_SECONDS * ex.sample_rate:
+        if length > ex.chunk_seconds * ex.sample_rate:
             for i in indices:
                 results[i] = extract_features(ready[i], ex.sample_rate,
                                               layer, model=ex)

@@ -61,8 +61,8 @@ def SoundNetF(weights=None, activation="tanh", include_top=True,
 
     Example:
         >>> model = SoundNetF()
-        >>> model(np.zeros((1, 320000, 1), "float32"))[0].shape
-        TensorShape([1, 200, 1000])
+        >>> tuple(model(np.zeros((1, 320000, 1), "float32"))[0].shape)
+        (1, 200, 1000)
     """
     path = resolve_weights(weights, model="snf")
     model = build(snf_spec(activation), include_top=include_top,

@@ -58,14 +58,15 @@ def head_outputs(waveform, model, chunk_seconds=CHUNK_SECONDS):
     22,050 Hz waveform in [-1, 1], computed in chunks of about
     ``chunk_seconds`` that overlap by conv8's receptive field (so memory is
     bounded and the result equals one pass over the whole input)."""
-    import tensorflow as tf
+    import keras
     from .features import FeatureExtractor
     plan = FeatureExtractor("conv8", model, spec="soundnet8")
     jump = plan.geometry["jump"]
     parts = []
     for start, stop, first, last in plan.chunks(waveform.size, chunk_seconds):
-        x = tf.constant(preprocess_input(waveform[start:stop])[None, :, None])
-        out = [np.asarray(p)[0] for p in model(x, training=False)]
+        x = preprocess_input(waveform[start:stop])[None, :, None]
+        out = [keras.ops.convert_to_numpy(p)[0]
+               for p in model(x, training=False)]
         parts.append([o[first - start // jump:last - start // jump]
                       for o in out])
     return tuple(np.concatenate(p) for p in zip(*parts))

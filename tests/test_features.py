@@ -25,15 +25,17 @@ def _whole(model, layer, waveform):
     name = layer + "_relu" if layer.startswith("conv") and layer not in (
         "conv8", "conv8_2") else layer
     sub = keras.Model(model.input, model.get_layer(name).output)
-    return np.asarray(sub(256 * waveform[None, :, None], training=False))[0]
+    return keras.ops.convert_to_numpy(sub(256 * waveform[None, :, None], training=False))[0]
 
 
 @pytest.mark.parametrize("layer", ["conv1", "pool2", "conv5", "pool5",
                                    "conv7", "conv8_2"])
-def test_chunked_equals_whole(model, layer):
+@pytest.mark.parametrize("fast", [True, False])
+def test_chunked_equals_whole(model, layer, fast):
     waveform = _audio(31.37, seed=1)
-    whole = _whole(model, layer, waveform)
-    ex = FeatureExtractor(layer, model)
+    ex = FeatureExtractor(layer, model, fast=fast)
+    assert (ex.plan is not None) == fast
+    whole = ex(waveform[None])[0]
     n_chunks = len(list(ex.chunks(waveform.size, chunk_seconds=4.0)))
     assert n_chunks >= 3
     values, times = sk.extract_features(waveform, 22050, layer, model=ex,
@@ -45,6 +47,27 @@ def test_chunked_equals_whole(model, layer):
     scale = max(1.0, float(np.max(np.abs(whole))))
     assert np.max(np.abs(values - whole)) <= 1e-5 * scale
     assert times.shape == (len(values),)
+    # The folded plan and the Keras model agree to float32 rounding
+    # (their sums run in other orders), relative to the layer's scale.
+    keras_whole = _whole(model, layer, waveform)
+    assert np.max(np.abs(whole - keras_whole)) <= 1e-5 * max(
+        1.0, float(np.max(np.abs(keras_whole))))
+
+
+def test_a_keras_model_is_compiled_once_and_followed():
+    # model= a keras.Model: its extractor is made once and kept; it reads
+    # the weights as they are at each call.
+    from soundnet_keras.features import extractor
+    model = sk.SoundNet8(include_top=False, weights=None)
+    assert extractor("conv5", model) is extractor("conv5", model)
+    x = _audio(3)
+    before, _ = sk.extract_features(x, 22050, "conv3", model=model)
+    layer = model.get_layer("conv2_bn")
+    layer.gamma.assign(2 * keras.ops.convert_to_numpy(layer.gamma))
+    after, _ = sk.extract_features(x, 22050, "conv3", model=model)
+    expected = _whole(model, "conv3", x)
+    assert np.max(np.abs(after - expected)) <= 1e-5 * np.max(np.abs(expected))
+    assert np.max(np.abs(after - before)) > 1e-2
 
 
 def test_chunk_plan_covers_every_frame_once():

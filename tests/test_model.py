@@ -31,7 +31,7 @@ def test_original_semantics():
 def test_outputs_with_top_are_softmaxes():
     model = sk.SoundNet8(weights=None)
     x = np.random.default_rng(0).uniform(-256, 256, (2, 441000, 1))
-    objects, places = (np.asarray(o) for o in model(x.astype("float32")))
+    objects, places = (keras.ops.convert_to_numpy(o) for o in model(x.astype("float32")))
     assert objects.shape == (2, 4, 1000) and places.shape == (2, 4, 401)
     assert np.allclose(objects.sum(-1), 1, atol=1e-5)
     assert np.allclose(places.sum(-1), 1, atol=1e-5)
@@ -43,7 +43,7 @@ def test_outputs_with_top_are_softmaxes():
                                            ("max", (1, 1024))])
 def test_without_top(pooling, shape):
     model = sk.SoundNet8(include_top=False, weights=None, pooling=pooling)
-    out = np.asarray(model(np.zeros((1, 441000, 1), "float32")))
+    out = keras.ops.convert_to_numpy(model(np.zeros((1, 441000, 1), "float32")))
     assert out.shape == shape
 
 
@@ -68,8 +68,8 @@ def test_get_config_round_trip(random_weights):
     x = x.astype("float32")
     for a, b in zip(model(x), clone(x)):
         # The same float32 ops on the same input: a few ulps of the scale.
-        b = np.asarray(b)
-        np.testing.assert_allclose(np.asarray(a), b, rtol=1e-5,
+        b = keras.ops.convert_to_numpy(b)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(a), b, rtol=1e-5,
                                    atol=1e-6 * np.abs(b).max())
 
 
@@ -81,7 +81,7 @@ def test_keras_save_load_round_trip(random_weights, tmp_path):
     x = np.random.default_rng(2).uniform(-256, 256, (1, 50001, 1))
     x = x.astype("float32")
     # The same float32 ops on the same input: a few ulps of the scale.
-    expected = np.asarray(loaded(x))
-    np.testing.assert_allclose(np.asarray(model(x)), expected, rtol=1e-5,
+    expected = keras.ops.convert_to_numpy(loaded(x))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x)), expected, rtol=1e-5,
                                atol=1e-6 * np.abs(expected).max())
     assert loaded.get_layer("conv3_bn").epsilon == 1e-5

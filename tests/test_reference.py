@@ -44,7 +44,7 @@ def test_every_layer_matches_numpy_reference(any_weights, batch, n):
     model = sk.SoundNet8(weights=str(weights))
     x = _input(batch, n, seed=n)
     names = _computable(n)
-    ours = dict(zip(names, (np.asarray(o) for o in _probe(model, names)(
+    ours = dict(zip(names, (keras.ops.convert_to_numpy(o) for o in _probe(model, names)(
         x[..., None], training=False))))
     ref = reference_forward(x.astype(np.float64), params)
     assert ref, "reference computed nothing"
@@ -70,7 +70,35 @@ def test_reference_test_detects_a_wrong_epsilon(random_weights):
     model = sk.SoundNet8(weights=tmp)
     model.get_layer("conv3_bn").epsilon = 1e-3
     x = _input(1, 40001, seed=1)
-    ours = np.asarray(keras.Model(model.input, model.get_layer(
+    ours = keras.ops.convert_to_numpy(keras.Model(model.input, model.get_layer(
         "conv3_bn").output)(x[..., None], training=False))
     ref = reference_forward(x.astype(np.float64), params)["conv3_bn"]
     assert _max_rel_error(ours, ref) > 1e-2
+
+
+FAST_LAYERS = ["conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5",
+               "pool5", "conv6", "conv7", "conv8", "conv8_2"]
+
+
+@pytest.mark.parametrize("batch,n", [(2, 220501), (1, 40001), (3, 1777)])
+def test_fast_extraction_matches_numpy_reference(any_weights, batch, n):
+    # The folded plan (batch norm in the convolutions, conv1 polyphase with
+    # pool1 fused) that feature extraction runs by default.
+    params, weights = any_weights
+    model = sk.SoundNet8(weights=str(weights))
+    x = _input(batch, n, seed=n)
+    ref = reference_forward(x.astype(np.float64), params)
+    compared = 0
+    for layer in FAST_LAYERS:
+        key = f"{layer}_relu" if layer in [f"conv{i}" for i in range(1, 8)] \
+            else layer
+        if key not in ref:
+            continue
+        ex = sk.FeatureExtractor(layer, model)
+        assert ex.plan is not None, layer
+        ours = ex(x / 256.0)
+        assert ours.shape == ref[key].shape, layer
+        assert _max_rel_error(ours, ref[key]) <= 1e-4, layer
+        compared += 1
+    assert compared == len([k for k in FAST_LAYERS if sk.output_length(
+        "soundnet8", k, n) > 0])

@@ -1,5 +1,6 @@
 """SN-F and SN-R: Tables 2 and 3, shapes, frame rates, features."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -61,7 +62,7 @@ def test_snf_model_shapes_and_layers():
     model = sk.SoundNetF()
     objects, places = model(np.zeros((2, 320000, 1), "float32"))
     assert objects.shape == (2, 200, 1000) and places.shape == (2, 200, 401)
-    assert np.allclose(np.asarray(objects).sum(-1), 1, atol=1e-5)
+    assert np.allclose(keras.ops.convert_to_numpy(objects).sum(-1), 1, atol=1e-5)
     assert model.get_layer("fc2").activation.__name__ == "tanh"
     assert sk.SoundNetF(activation="relu").get_layer(
         "fc1").activation.__name__ == "relu"
