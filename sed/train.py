@@ -1,7 +1,7 @@
 """Training the CTC-RNN (Wang & Metze 2017, Section 3.2).
 
-The recipe (:data:`DEFAULTS`; the paper's values but for two, see
-"Deviations" below):
+The recipe (:data:`DEFAULTS`, the paper's values; its cell is discussed
+below):
 
 * Every recording is chopped into chunks of 500 frames (the last one
   shorter); a minibatch holds 5 chunks, zero-padded to 500 frames and
@@ -37,54 +37,15 @@ The recipe (:data:`DEFAULTS`; the paper's values but for two, see
   is kept. (The outputs are checked too: ``sed.ctc.ctc_loss`` maps a NaN
   log-likelihood to its finite ``INFEASIBLE_LOSS``.)
 
-Deviations (:data:`PAPER` holds the printed values): the LSTM's
-non-linearity is tanh, not ReLU (``net.activation``), and the gradient's
-global norm is clipped at 1 (``opt.clipnorm``). lr 3.0 and everything else
-are as printed. The measurements (``benchmarks/lr_divergence.py``; Keras'
-SGD: ``v <- m v - lr g; w <- w + m v - lr g``, as Lasagne and PyTorch do
-it):
-
-* With the ReLU and lr 3.0 the loss is NaN at the second step, on random
-  and on SoundNet conv5 features. The first gradient is coherent over all
-  2,500 frames (every frame asks for more blank) and, the ReLU outputs
-  being non-negative, nearly rank one in the recurrent matrices (90-99.8 %
-  of its energy in one singular direction). After one lr-3.0 step (1.9 x
-  3.0 x g with Nesterov) the largest cell state of the forward LSTM grows
-  about threefold per frame and overflows float32 between frames 50 and
-  150 of 500.
-* It is not the loss reduction (summed NLL / frames is the gentlest; per
-  sequence the gradient is 500 times larger), nor the feature
-  normalisation (un-normalised conv5 features diverge too), nor momentum
-  alone (none: NaN at step 2). Global gradient-norm clipping at 1 or 0.1
-  with lr 3.0: NaN at steps 2 and 3.
-* Smaller learning rates only delay it: on conv5 features (the batches
-  training sees) the ReLU network diverged at step 30 (lr 0.3), 3 (0.1)
-  and 5 (0.03), forward (the cell state overflows) or backward (gradient
-  norms of 1e7-1e10 through the 500 frames). Scaling the inputs by 0.1
-  (lr 3.0) kept it on the all-blank plateau (0.32 nats per frame) for four
-  epochs; in the fifth the loss reached 9e8 and then NaN.
-* Bounding the ReLU at 20 (``net.relu_max``) stops the overflow but not the
-  exploding gradients, and the outcome hangs on single minibatches: in 45
-  steps, lr 3.0 ends at 1.9e4 nats per frame; lr 3.0 with clipping at 0.1
-  and lr 0.3 without clipping survive (0.15 and 0.24, the former through
-  gradient norms up to 1.3e9); lr 0.3 with clipping at 1 meets a gradient
-  of norm 2e10 at step 3 and ends at 20 nats per frame (3.3 at the start).
-* tanh, bounded and with bounded derivatives, trains at lr 3.0 on conv5
-  features with the paper's optimiser unchanged (gradient norms of order
-  1; val TER 0.57 after 30 epochs of the 1-hour default corpus,
-  ``python -m sed.data default --minutes 60``). On the
-  low-level features tanh at lr 3.0 still diverges in the third epoch
-  (gradient norms up to 1e3, then NaN), hence the clipping; with it both
-  features train (clipping acts in the first epochs, where gradient norms
-  reach 3-10, and rarely later). 30 epochs on that corpus with the recipe:
-  val / test TER 0.45 / 0.45 (conv5), 0.52 / 0.52 (low-level).
-
-Why lr 3.0 with a ReLU worked in the paper's Theano code cannot be checked
-(it is not public). Two ways it could have: the gradient was clipped inside
-the recurrence (as Lasagne's ``grad_clipping`` does), or the step was
-smaller than Keras' for the same lr (a momentum that averages the gradient,
-``v <- 0.9 v + 0.1 g; w <- w - lr v``, takes exactly the steps of Keras'
-SGD at lr 0.3, which still diverges here with the ReLU).
+The network's cell (``net.activation``): the paper's "LSTM with the ReLU
+non-linearity" is read as ReLU on the cell input with the usual output
+``o * tanh(c)`` (``"relu_g"``, the default): it trains at the paper's lr 3.0
+without clipping in the probes of ``benchmarks/lr_divergence.py``, while
+ReLU on the cell input *and* output (``"relu"``, Keras' single
+``activation``) gives NaN at the second step. :data:`TANH_CLIPPED` is the
+variant the first experiments used (tanh, gradient norm clipped at 1).
+Why ReLU on both diverges, and what does not fix it: the docstring of
+``benchmarks/lr_divergence.py``.
 
 Example:
     >>> rng = np.random.default_rng(0)
@@ -116,25 +77,27 @@ from .tokens import events_to_tokens
 
 SPLITS = ("train", "val", "test")
 
-#: The configuration of a run: the paper's values (Section 3.2) except
-#: ``net.activation`` and ``opt.clipnorm`` (:data:`PAPER`; see
-#: "Deviations" above).
+#: The configuration of a run: the paper's recipe (Section 3.2), with its
+#: "ReLU" read as ReLU on the LSTM's cell input (``"relu_g"``).
 DEFAULTS = {
-    "net": {"units": 400, "activation": "tanh", "relu_max": None},
+    "net": {"units": 400, "activation": "relu_g", "relu_max": None,
+            "glorot": "fused"},
     "opt": {"learning_rate": 3.0, "momentum": 0.9, "nesterov": True,
-            "lr_factor": 0.8, "lr_patience": 5, "clipnorm": 1.0},
+            "lr_factor": 0.8, "lr_patience": 5, "clipnorm": None},
     "feats": {"kind": "soundnet8:conv5", "weights": "default",
               "cache_dir": None},
     "training": {"corpus": None, "out": None, "epochs": 200,
                  "batch_size": 5, "chunk_frames": 500, "tolerance": 10,
-                 "seed": 0, "jit_compile": False, "progress": True},
+                 "seed": 0, "jit_compile": True, "progress": True},
 }
 
-#: The values the paper prints where :data:`DEFAULTS` deviates from it.
-PAPER = {"net": {"activation": "relu"}, "opt": {"clipnorm": None}}
+#: The variant the first experiments used: tanh cells and the gradient's
+#: global norm clipped at 1 (``sed/configs/lowlevel.yaml``,
+#: ``soundnet8_conv5.yaml``).
+TANH_CLIPPED = {"net": {"activation": "tanh"}, "opt": {"clipnorm": 1.0}}
 
 #: Config keys that may change when a run is resumed.
-RESUMABLE_CHANGES = ("epochs", "out", "corpus", "progress")
+RESUMABLE_CHANGES = ("epochs", "out", "corpus", "progress", "jit_compile")
 
 HISTORY_FIELDS = ("epoch", "train_loss", "train_ter", "val_ter", "test_ter",
                   "lr", "grad_norm_mean", "grad_norm_max", "steps",
@@ -552,7 +515,7 @@ def _write_config(out_dir, config):
     import yaml
     path = Path(out_dir) / "config.yaml"
     if path.is_file():
-        saved = yaml.safe_load(path.read_text())
+        saved = resolve_config(yaml.safe_load(path.read_text()))
         if _comparable(saved) != _comparable(config):
             raise ValueError(
                 f"{out_dir} holds a run with another config (see its "
@@ -808,14 +771,15 @@ def train(config, log=print, on_epoch=None):
     keras.utils.set_random_seed(int(tr["seed"]))
     net = cfg["net"]
     model = CTCRNN(len(corpus.classes), int(net["units"]), input_dim=dim,
-                   activation=net["activation"], relu_max=net["relu_max"])
+                   activation=net["activation"], relu_max=net["relu_max"],
+                   glorot=net["glorot"])
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_config(out_dir, cfg)
     save_detector(out_dir, model, corpus.classes, extractor, normaliser, cfg)
     return fit(model, data, out_dir, cfg, log=log, on_epoch=on_epoch)
 
 
-__all__ = ["Chunk", "Checkpoint", "DEFAULTS", "PAPER", "Recording",
+__all__ = ["Chunk", "Checkpoint", "DEFAULTS", "Recording", "TANH_CLIPPED",
            "TrainingDiverged", "batch_order", "chunk_recordings",
            "decode_recordings", "feasible_chunks", "fit", "frame_loss",
            "load_config", "make_batch", "make_optimizer", "make_recording",
