@@ -69,7 +69,7 @@ def _evaluate(args):
                               f"{v:.3f}"))
     if args.json:
         import json
-        from soundnet_keras.training import provenance
+        from soundnet_keras.provenance import provenance
         record = dict(model=str(args.model), corpus=str(args.corpus),
                       metrics=json.loads(table.to_json(orient="records")),
                       provenance=provenance())

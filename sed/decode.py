@@ -158,7 +158,8 @@ def predict_probabilities(model, features, chunk_frames=500, batch_size=16):
 # --------------------------------------------------------------------------
 # Trained detectors.
 
-def save_detector(out_dir, model, classes, extractor, normaliser, config):
+def save_detector(out_dir, model, classes, extractor, normaliser, config,
+                  data_fingerprint=None):
     """Writes what a run folder needs to featurise new audio and detect.
 
     ``detector.json`` (classes, feature kind, the feature weights and their
@@ -174,7 +175,8 @@ def save_detector(out_dir, model, classes, extractor, normaliser, config):
                 feature_sha256=extractor.weights_sha256,
                 network=model.get_config(),
                 chunk_frames=int(config["training"]["chunk_frames"]),
-                normaliser="features/normaliser.npz")
+                normaliser="features/normaliser.npz",
+                data_fingerprint=data_fingerprint)
     if hasattr(extractor, "save"):  # the low-level PCA
         extractor.save(folder / "lowlevel_pca.npz")
         info["feature_params"] = "features/lowlevel_pca.npz"
