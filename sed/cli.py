@@ -11,7 +11,7 @@ which would shadow GNU sed in an activated environment).
 
 ``python -m sed`` is the same program. Each command calls a public function:
 :func:`sed.train.train`, :func:`sed.decode.evaluate_detector`,
-:meth:`sed.decode.Detector.detect`, :func:`sed.experiments.run_table4`,
+:meth:`sed.detector.Detector.detect`, :func:`sed.experiments.run_table4`,
 :func:`sed.plots.plot_convergence`. Exit status: 0 on success, 1 when some
 input file failed (``detect``) or training diverged, 2 on a usage or input
 error.
@@ -58,7 +58,8 @@ def _fmt(value):
 def _evaluate(args):
     import pandas as pd
     from .data import load_corpus
-    from .decode import evaluate_detector, load_detector
+    from .decode import evaluate_detector
+    from .detector import load_detector
     detector = load_detector(args.model)
     corpus = load_corpus(args.corpus)
     table = evaluate_detector(detector, corpus, args.splits,
@@ -79,7 +80,7 @@ def _evaluate(args):
 
 def _detect(args):
     import pandas as pd
-    from .decode import load_detector
+    from .detector import load_detector
     detector = load_detector(args.model)
     found, failures = [], []
     for path in args.files:

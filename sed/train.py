@@ -305,7 +305,7 @@ def train(config, log=print, on_epoch=None):
 
     Featurises the corpus (cached), writes the run folder
     ``training.out`` (see :func:`fit`, plus ``detector.json`` and
-    ``features/``, what :func:`sed.decode.load_detector` needs to featurise
+    ``features/``, what :func:`sed.detector.load_detector` needs to featurise
     new audio), builds :class:`sed.CTCRNN` and trains it.
 
     Args:
@@ -323,7 +323,7 @@ def train(config, log=print, on_epoch=None):
     """
     from soundnet_keras.provenance import provenance as run_provenance
 
-    from .decode import save_detector
+    from .detector import save_detector
     from .model import CTCRNN
     if isinstance(config, (str, os.PathLike)):
         cfg = load_config(config)
@@ -348,7 +348,6 @@ def train(config, log=print, on_epoch=None):
     fingerprint = data_fingerprint(data)
     show_progress = bool(tr["progress"]) and log is not None
     with RunFolder(out_dir, HISTORY_FIELDS) as run:
-        _write_config(out_dir, cfg)
         detector = out_dir / "detector.json"
         if run.latest is not None and detector.is_file():
             saved = json.loads(detector.read_text()).get("data_fingerprint")
@@ -360,6 +359,7 @@ def train(config, log=print, on_epoch=None):
                     "features now (data fingerprint "
                     f"{str(saved)[:12]} vs {fingerprint[:12]}); use a new "
                     "run folder, or the corpus and features of the run")
+        _write_config(out_dir, cfg)
         save_detector(out_dir, model, corpus.classes, extractor, normaliser,
                       cfg, data_fingerprint=fingerprint)
         return _fit(model, data, run, cfg, log or (lambda *_: None),

@@ -308,9 +308,12 @@ class RunFolder:
                   for name, v in variables.items()}
         return tf.train.Checkpoint(variables=values, state=state), state
 
-    def restore(self, variables):
+    def restore(self, variables, partial=False):
         """Loads the latest checkpoint into ``variables`` (``{name:
-        variable}``); returns its state dict, or None without checkpoint."""
+        variable}``); returns its state dict, or None without checkpoint.
+        Every variable must be in the checkpoint and, unless ``partial``
+        (e.g. a model without its optimizer), every value in the checkpoint
+        must have its variable."""
         latest = self.latest
         if latest is None:
             return None
@@ -318,7 +321,11 @@ class RunFolder:
         checkpoint, state = self._checkpoint(variables)
         try:
             status = checkpoint.read(str(prefix))
-            status.assert_consumed()
+            if partial:
+                status.expect_partial()
+                status.assert_existing_objects_matched()
+            else:
+                status.assert_consumed()
         except Exception as err:  # noqa: BLE001 - any reader failure
             first = str(err).strip().splitlines()[0][:300] if str(err) \
                 else type(err).__name__

@@ -28,7 +28,7 @@ from .runs import (Field, RunError, RunFolder, check_config, exit_point,
                    named_variables, write_atomic)
 from .specs import frame_times, output_length
 from .targets import TargetStore, make_dataset
-from .weights import load_into, read_weights, write_weights
+from .weights import load_into, write_weights
 
 HISTORY_FIELDS = ("epoch", "train_kl", "val_kl", "train_objects_agreement",
                   "train_places_agreement", "val_objects_agreement",

@@ -176,7 +176,7 @@ def test_detector_with_soundnet_features(tmp_path):
     """A run folder with SoundNet-8 conv5 features detects on new audio."""
     import soundfile
     from soundnet_keras.weights import resolve_weights
-    from sed.decode import load_detector, save_detector
+    from sed.detector import load_detector, save_detector
     from sed.features import Normaliser, make_extractor
     from sed.train import resolve_config
     try:
@@ -202,3 +202,15 @@ def test_detector_with_soundnet_features(tmp_path):
         detector.probabilities([values])[0],
         np.asarray(model.probabilities(values[None]))[0], rtol=1e-5,
         atol=1e-6)
+
+
+def test_damaged_detector_files_give_clear_errors(tmp_path):
+    from sed.detector import load_detector
+    (tmp_path / "detector.json").write_text('{"classes": ["a"]}')
+    with pytest.raises(ValueError, match="detector.json lacks feature_kind, "
+                       "feature_sha256, network, .*train the detector "
+                       "again"):
+        load_detector(tmp_path)
+    (tmp_path / "detector.json").write_text('{"classes": ')
+    with pytest.raises(ValueError, match="detector.json is not valid JSON"):
+        load_detector(tmp_path)

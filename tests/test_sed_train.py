@@ -321,3 +321,32 @@ def test_cli_train_evaluate_detect(corpus, tmp_path, capsys):
     assert "missing.wav" in captured.err
     assert main(["evaluate", "--model", str(tmp_path), "--corpus",
                  str(corpus.root)]) == 2
+
+
+def test_resume_on_other_data_is_refused(corpus, tmp_path):
+    """Resuming with another corpus replaces nothing in the run folder."""
+    import shutil
+    from soundnet_keras.runs import RunError
+    from sed.train import train
+    config = {"net": {"units": 4}, "feats": {"kind": "lowlevel"},
+              "training": {"corpus": str(corpus.root), "out": str(
+                  tmp_path / "run"), "epochs": 1, "chunk_frames": 100,
+                  "jit_compile": False, "progress": False}}
+    train(config, log=None)
+    other = tmp_path / "other"
+    shutil.copytree(corpus.root, other, ignore=shutil.ignore_patterns(
+        "features"))
+    test_tsv = other / "test.tsv"
+    lines = test_tsv.read_text().splitlines()
+    lines = lines[:1] + lines[2:]          # one event fewer in the test split
+    test_tsv.write_text("\n".join(lines) + "\n")
+    def files():
+        return {p: p.read_bytes() for p in (tmp_path / "run").rglob("*")
+                if p.is_file() and p.name != "run.lock"}
+
+    before = files()
+    again = {**config, "training": {**config["training"], "epochs": 2,
+                                    "corpus": str(other)}}
+    with pytest.raises(RunError, match="holds a run trained on other data"):
+        train(again, log=None)
+    assert files() == before
