@@ -6,7 +6,7 @@ which would shadow GNU sed in an activated environment).
     sed-ctc train --config sed/configs/demo.yaml [--epochs N] [--out DIR]
     sed-ctc evaluate --model RUN_DIR --corpus DIR [--splits val test] [--json FILE]
     sed-ctc detect FILE... --model RUN_DIR [--tsv]
-    sed-ctc experiments table4 --corpus DIR --epochs N [--rows ROW...]
+    sed-ctc experiments table4 --corpus DIR --epochs N [--rows ROW...] [--publish]
     sed-ctc plot RUN_DIR... --out FILE.png
 
 ``python -m sed`` is the same program. Each command calls a public function:
@@ -105,14 +105,17 @@ def _detect(args):
 def _experiments(args):
     import pandas as pd
     from .experiments import run_table4
+    from .experiments import COMMITTED_HISTORIES
+    histories = args.histories or (COMMITTED_HISTORIES if args.publish else
+                                   Path(args.runs) / "histories")
     table = run_table4(args.corpus, args.epochs, runs=args.runs,
-                       histories=args.histories, rows=args.rows,
+                       histories=histories, rows=args.rows,
                        base=args.config, log=_log,
                        progress=not args.no_progress)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(table.drop(columns=["kind"]).to_string(
             index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"written to {Path(args.histories) / 'table4.csv'}")
+    print(f"written to {Path(histories) / 'table4.csv'}")
     return 0
 
 
@@ -187,9 +190,12 @@ def parser():
                    "sed.train.DEFAULTS)")
     p.add_argument("--runs", default="runs/table4", help="run folders "
                    "(checkpoints, weights); default %(default)s")
-    p.add_argument("--histories", default="notebooks/histories/table4",
-                   help="histories, configs and table4.csv; default "
-                   "%(default)s")
+    p.add_argument("--histories", help="histories, configs and table4.csv; "
+                   "default RUNS/histories")
+    p.add_argument("--publish", action="store_true",
+                   help="write the histories to the committed folder "
+                   "notebooks/histories/table4 (never replacing a history "
+                   "with more epochs or another config)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=_experiments)
 

@@ -11,6 +11,13 @@ inside ``history.json``) to ``histories/<row>/`` after every epoch and writes
 ``histories/table4.csv``: train, validation and test TER at the last epoch,
 the best validation TER and its epoch, and the paper's values beside them.
 
+Evidence is never overwritten: ``histories`` defaults to ``<runs>/histories``
+(the committed folder, :data:`COMMITTED_HISTORIES`, only with
+``publish=True``, ``sed-ctc experiments --publish``); a row whose published
+history has another config is refused before training, and a published
+history with more epochs than the run is left in place until the run has
+caught up.
+
 It is resumable: a row whose run has reached the requested epochs is
 skipped, an interrupted row resumes from its last checkpoint (exactly, see
 :func:`sed.train.fit`), a longer ``epochs`` continues finished rows, and a
@@ -95,7 +102,40 @@ def _history_state(history_path):
     return len(record["epochs"]), record.get("stopped")
 
 
-def _copy_history(run_dir, dest):
+def _published(dest):
+    path = Path(dest) / "history.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def check_publishable(config, dest):
+    """Refuses (``ValueError``) a row whose published history in ``dest``
+    was made with another config (all but the keys a resume may change)."""
+    from .config import comparable, resolve_config
+    published = _published(dest)
+    if published is None:
+        return
+    theirs = comparable(resolve_config(published["config"]))
+    if theirs != comparable(resolve_config(config)):
+        raise ValueError(
+            f"{dest} holds a history made with another config; it is not "
+            "replaced. Train with the same config (e.g. --config "
+            f"{Path(dest) / 'config.yaml'}), or publish elsewhere "
+            "(--histories DIR)")
+
+
+def _copy_history(run_dir, dest, log=None):
+    """Copies a run's history files to ``dest`` unless ``dest`` holds a
+    history with more epochs (then it says so and returns False)."""
+    source = _published(run_dir)
+    published = _published(dest)
+    if source is not None and published is not None and \
+            len(published["epochs"]) > len(source["epochs"]):
+        if log:
+            log(f"{dest}: the published history has "
+                f"{len(published['epochs'])} epochs, this run "
+                f"{len(source['epochs'])}; it is kept until the run catches "
+                "up.")
+        return False
     dest.mkdir(parents=True, exist_ok=True)
     for name in HISTORY_FILES:
         source = run_dir / name
@@ -103,6 +143,7 @@ def _copy_history(run_dir, dest):
             tmp = dest / f".{name}.part"
             shutil.copyfile(source, tmp)
             os.replace(tmp, dest / name)
+    return True
 
 
 def row_config(row, corpus, epochs, runs, base=None, progress=True):
@@ -122,9 +163,9 @@ def row_config(row, corpus, epochs, runs, base=None, progress=True):
     return config
 
 
-def run_table4(corpus, epochs, runs="runs/table4",
-               histories="notebooks/histories/table4", rows=None,
-               base=None, log=print, progress=True):
+def run_table4(corpus, epochs, runs="runs/table4", histories=None,
+               rows=None, base=None, log=print, progress=True,
+               publish=False):
     """Trains the CTC-RNN on every row of Table 4 (or ``rows``); resumable.
 
     Args:
@@ -132,7 +173,8 @@ def run_table4(corpus, epochs, runs="runs/table4",
         epochs: epochs per row.
         runs: the folder of the run folders (checkpoints and weights).
         histories: where each row's history, config and provenance, and
-            ``table4.csv``, go.
+            ``table4.csv``, go (default ``<runs>/histories``, or
+            :data:`COMMITTED_HISTORIES` with ``publish``).
         rows: names, labels or kinds of the rows to run (default: all).
         base: the recipe, a config dict or YAML path (default
             :data:`sed.train.DEFAULTS`); its ``feats.kind``,
@@ -140,14 +182,25 @@ def run_table4(corpus, epochs, runs="runs/table4",
             are set per row.
         log: a function taking progress messages (None for silence).
         progress: show progress bars.
+        publish: write to the committed histories (when ``histories`` is
+            not given).
 
     Returns:
         The table (:func:`table4`) over all rows found in ``histories``.
+
+    Raises:
+        ValueError: when a row's published history has another config.
     """
     from .train import TrainingDiverged, train
     say = log or (lambda *_: None)
     selected = TABLE4 if rows is None else [table4_row(r) for r in rows]
+    if histories is None:
+        histories = COMMITTED_HISTORIES if publish else \
+            Path(runs) / "histories"
     histories = Path(histories)
+    for row in selected:      # refuse before any training
+        check_publishable(row_config(row, corpus, epochs, runs, base),
+                          histories / row.name)
     for number, row in enumerate(selected, 1):
         run_dir = Path(runs) / row.name
         done, stopped = _history_state(run_dir / "history.json")
@@ -162,14 +215,15 @@ def run_table4(corpus, epochs, runs="runs/table4",
                 + (f" (resuming after epoch {done})" if done else "") + ".")
             config = row_config(row, corpus, epochs, runs, base, progress)
 
-            def publish(_, run_dir=run_dir, row=row):
-                _copy_history(run_dir, histories / row.name)
-                write_table4(histories)
+            def publish_row(_, run_dir=run_dir, row=row):
+                if _copy_history(run_dir, histories / row.name, say):
+                    write_table4(histories)
             try:
-                train(config, log=log, on_epoch=publish)
+                train(config, log=log, on_epoch=publish_row)
             except TrainingDiverged as err:
                 say(f"{header}: {err}")
-        _copy_history(run_dir, histories / row.name)
+        if (run_dir / "history.json").is_file():
+            _copy_history(run_dir, histories / row.name, say)
         write_table4(histories)
     return table4(histories)
 
@@ -202,7 +256,7 @@ def table4(histories=COMMITTED_HISTORIES):
     return pd.DataFrame(lines, columns=list(TABLE4_COLUMNS))
 
 
-def write_table4(histories="notebooks/histories/table4"):
+def write_table4(histories=COMMITTED_HISTORIES):
     """Writes ``table4.csv`` in ``histories`` (see :func:`table4`);
     returns its path."""
     path = Path(histories) / "table4.csv"
@@ -213,5 +267,6 @@ def write_table4(histories="notebooks/histories/table4"):
     return path
 
 
-__all__ = ["COMMITTED_HISTORIES", "HISTORY_FILES", "Row", "TABLE4", "TABLE4_COLUMNS", "row_config",
-           "run_table4", "table4", "table4_row", "write_table4"]
+__all__ = ["COMMITTED_HISTORIES", "HISTORY_FILES", "Row", "TABLE4",
+           "TABLE4_COLUMNS", "check_publishable", "row_config", "run_table4",
+           "table4", "table4_row", "write_table4"]
