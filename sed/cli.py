@@ -7,6 +7,7 @@ which would shadow GNU sed in an activated environment).
     sed-ctc evaluate --model RUN_DIR --corpus DIR [--splits val test] [--json FILE]
     sed-ctc detect FILE... --model RUN_DIR [--tsv]
     sed-ctc experiments table4 --corpus DIR --epochs N [--rows ROW...] [--publish]
+    sed-ctc experiments sweep --corpus DIR --epochs N --rows ROW... --seeds 0 1 --variants paper tanh_clipped
     sed-ctc plot RUN_DIR... --out FILE.png
 
 ``python -m sed`` is the same program. Each command calls a public function:
@@ -104,8 +105,18 @@ def _detect(args):
 
 def _experiments(args):
     import pandas as pd
-    from .experiments import run_table4
-    from .experiments import COMMITTED_HISTORIES
+    from .experiments import COMMITTED_HISTORIES, run_sweep, run_table4
+    if args.experiment == "sweep":
+        table = run_sweep(args.corpus, args.epochs, args.rows or [
+            "lowlevel", "soundnet8_conv5"], args.seeds, args.variants,
+            runs=args.runs or "runs/sweep", base=args.config,
+            jobs=args.jobs, threads=args.threads, log=_log)
+        with pd.option_context("display.width", 160,
+                               "display.max_columns", 20):
+            print(table.to_string(index=False,
+                                  float_format=lambda v: f"{v:.3f}"))
+        return 0
+    args.runs = args.runs or "runs/table4"
     histories = args.histories or (COMMITTED_HISTORIES if args.publish else
                                    Path(args.runs) / "histories")
     table = run_table4(args.corpus, args.epochs, runs=args.runs,
@@ -179,8 +190,9 @@ def parser():
     p.set_defaults(run=_detect)
 
     p = commands.add_parser("experiments", help="the paper's experiments: "
-                            "train on every feature row of Table 4")
-    p.add_argument("experiment", choices=["table4"])
+                            "train on every feature row of Table 4 (table4),"
+                            " or rows x seeds x recipe variants (sweep)")
+    p.add_argument("experiment", choices=["table4", "sweep"])
     p.add_argument("--corpus", required=True, help="the corpus folder")
     p.add_argument("--epochs", type=int, required=True,
                    help="epochs per row")
@@ -188,8 +200,16 @@ def parser():
                    "(names such as lowlevel snr_gru1_bn, or feature kinds)")
     p.add_argument("--config", help="base recipe, a YAML file (default: "
                    "sed.train.DEFAULTS)")
-    p.add_argument("--runs", default="runs/table4", help="run folders "
-                   "(checkpoints, weights); default %(default)s")
+    p.add_argument("--runs", help="run folders (checkpoints, weights); "
+                   "default runs/table4 or runs/sweep")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0],
+                   help="sweep: seeds (default 0)")
+    p.add_argument("--variants", nargs="+", default=["paper"],
+                   help="sweep: recipe variants, paper and/or tanh_clipped")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="sweep: runs at once (default 2)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="sweep: TensorFlow threads per run (default 1)")
     p.add_argument("--histories", help="histories, configs and table4.csv; "
                    "default RUNS/histories")
     p.add_argument("--publish", action="store_true",

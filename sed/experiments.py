@@ -267,6 +267,128 @@ def write_table4(histories=COMMITTED_HISTORIES):
     return path
 
 
+# --------------------------------------------------------------------------
+# Sweeps: rows x seeds x recipe variants, several runs at once.
+
+#: The recipe variants of a sweep: name -> overrides of the base config.
+VARIANTS = {"paper": {}, "tanh_clipped": {"net": {"activation": "tanh"},
+                                          "opt": {"clipnorm": 1.0}}}
+
+#: The columns of ``sweep.csv``.
+SWEEP_COLUMNS = ("run", "row", "variant", "seed", "epochs", "train_ter",
+                 "val_ter", "test_ter", "best_val_ter", "best_epoch",
+                 "first_nonblank_epoch", "status")
+
+
+def sweep_runs(rows, seeds, variants, corpus, epochs, runs, base=None,
+               progress=False):
+    """``{name: config}`` of every row x seed x variant; ``name`` is
+    ``<row>-<variant>-seed<seed>``, the run folder ``runs/<name>``."""
+    from .config import resolve_config
+    out = {}
+    for name in rows:
+        row = table4_row(name)
+        for variant in variants:
+            if variant not in VARIANTS:
+                raise ValueError(f"Unknown recipe variant {variant!r}. "
+                                 f"Variants: {', '.join(VARIANTS)}")
+            for seed in seeds:
+                run = f"{row.name}-{variant}-seed{int(seed)}"
+                config = row_config(row, corpus, epochs, runs, base,
+                                    progress)
+                for section, values in VARIANTS[variant].items():
+                    config[section].update(values)
+                config["training"].update(seed=int(seed),
+                                          out=str(Path(runs) / run))
+                out[run] = resolve_config(config)
+    return out
+
+
+def _sweep_worker(config, threads):
+    """Trains one run in a worker process; returns (name, message)."""
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    from .train import TrainingDiverged, train
+    try:
+        train(config, log=None)
+        return None
+    except TrainingDiverged as err:
+        return str(err)
+
+
+def run_sweep(corpus, epochs, rows, seeds=(0,), variants=("paper",),
+              runs="runs/sweep", base=None, jobs=2, threads=1, log=print):
+    """Trains every row x seed x recipe variant; each run resumable on its
+    own (its run folder, :func:`sed.train.train`), ``jobs`` runs at once in
+    worker processes of ``threads`` TensorFlow threads each
+    (``benchmarks/ctc_sweep.py`` measures which split of the cores gives
+    the most steps per second; on the 2-core machine: 2 processes x 1
+    thread). Features are computed (and cached) first, one row at a time.
+    Writes ``runs/sweep.csv`` (:data:`SWEEP_COLUMNS`).
+
+    Returns:
+        The sweep table (:func:`sweep_table`).
+    """
+    import concurrent.futures
+    import multiprocessing
+    from .dataset import prepare_features
+    say = log or (lambda *_: None)
+    configs = sweep_runs(rows, seeds, variants, corpus, epochs, runs, base)
+    kinds = {}
+    for config in configs.values():
+        kinds.setdefault(config["feats"]["kind"], config)
+    for kind, config in kinds.items():       # fill the feature cache
+        say(f"features: {kind}")
+        prepare_features(config, progress=False)
+    todo = {name: config for name, config in configs.items()
+            if _history_state(Path(config["training"]["out"]) /
+                              "history.json")[0] < epochs
+            and not _history_state(Path(config["training"]["out"]) /
+                                   "history.json")[1]}
+    say(f"{len(configs)} runs, {len(todo)} to train, {jobs} at once x "
+        f"{threads} thread(s).")
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) \
+            as pool:
+        futures = {pool.submit(_sweep_worker, config, threads): name
+                   for name, config in todo.items()}
+        for future in concurrent.futures.as_completed(futures):
+            stopped = future.result()
+            say(f"{futures[future]}: "
+                + (f"diverged: {stopped}" if stopped else "done"))
+    table = sweep_table(runs)
+    table.to_csv(Path(runs) / "sweep.csv", index=False, float_format="%.4f")
+    return table
+
+
+def sweep_table(runs):
+    """One line per run folder of a sweep (:data:`SWEEP_COLUMNS`); the
+    first epoch whose training decoding is not empty
+    (``first_nonblank_epoch``) marks the end of the warm-up."""
+    lines = []
+    for path in sorted(Path(runs).glob("*-*-seed*/history.json")):
+        record = json.loads(path.read_text())
+        rows = record["epochs"]
+        row, variant, seed = path.parent.name.rsplit("-", 2)
+        last = rows[-1] if rows else {}
+        scored = [r for r in rows if r.get("val_ter") is not None]
+        best = min(scored, key=lambda r: r["val_ter"]) if scored else {}
+        first = next((r["epoch"] for r in rows
+                      if r.get("train_decoded_tokens")), None)
+        target = record["config"]["training"]["epochs"]
+        lines.append(dict(
+            run=path.parent.name, row=row, variant=variant,
+            seed=int(seed[4:]), epochs=len(rows),
+            train_ter=last.get("train_ter"), val_ter=last.get("val_ter"),
+            test_ter=last.get("test_ter"), best_val_ter=best.get("val_ter"),
+            best_epoch=best.get("epoch"), first_nonblank_epoch=first,
+            status=record.get("stopped") and "diverged" or (
+                "finished" if len(rows) >= target else "running")))
+    return pd.DataFrame(lines, columns=list(SWEEP_COLUMNS))
+
+
 __all__ = ["COMMITTED_HISTORIES", "HISTORY_FILES", "Row", "TABLE4",
-           "TABLE4_COLUMNS", "check_publishable", "row_config", "run_table4",
-           "table4", "table4_row", "write_table4"]
+           "TABLE4_COLUMNS", "SWEEP_COLUMNS", "VARIANTS",
+           "check_publishable", "row_config", "run_sweep", "run_table4",
+           "sweep_runs", "sweep_table", "table4", "table4_row",
+           "write_table4"]

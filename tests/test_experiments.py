@@ -170,3 +170,30 @@ def test_default_histories_stay_out_of_the_checkout(tmp_path):
                log=None)
     assert (tmp_path / "runs" / "histories" / "table4.csv").is_file()
     assert (COMMITTED_HISTORIES / "table4.csv").read_bytes() == before
+
+
+def test_sweep_runs_rows_seeds_and_variants(corpus, tmp_path):
+    from sed.experiments import SWEEP_COLUMNS, run_sweep, sweep_runs
+    configs = sweep_runs(["lowlevel"], [0, 1], ["paper", "tanh_clipped"],
+                         corpus.root, 1, tmp_path, TINY)
+    assert sorted(configs) == [f"lowlevel-{v}-seed{s}" for v in
+                               ("paper", "tanh_clipped") for s in (0, 1)]
+    tanh = configs["lowlevel-tanh_clipped-seed1"]
+    assert tanh["net"]["activation"] == "tanh" and \
+        tanh["opt"]["clipnorm"] == 1.0 and tanh["training"]["seed"] == 1
+    assert configs["lowlevel-paper-seed0"]["net"]["activation"] == "relu_g"
+    with pytest.raises(ValueError, match="Unknown recipe variant 'adam'"):
+        sweep_runs(["lowlevel"], [0], ["adam"], corpus.root, 1, tmp_path)
+    tiny = {**TINY, "training": {**TINY["training"], "jit_compile": False}}
+    table = run_sweep(corpus.root, 1, ["lowlevel"], [0, 1], ["paper"],
+                      tmp_path / "runs", tiny, jobs=2, log=None)
+    assert list(table.columns) == list(SWEEP_COLUMNS)
+    assert table["run"].tolist() == ["lowlevel-paper-seed0",
+                                     "lowlevel-paper-seed1"]
+    assert (table["epochs"] == 1).all() and (table["status"] ==
+                                             "finished").all()
+    assert (tmp_path / "runs" / "sweep.csv").is_file()
+    lines = []        # finished runs are not trained again
+    run_sweep(corpus.root, 1, ["lowlevel"], [0, 1], ["paper"],
+              tmp_path / "runs", tiny, jobs=2, log=lines.append)
+    assert "2 runs, 0 to train" in " ".join(lines)
