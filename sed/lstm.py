@@ -255,12 +255,17 @@ class BiLSTM(keras.layers.Layer):
         # within its length, so padding comes last in both directions
         x = tf.transpose(inputs, [1, 0, 2])                     # (T, B, D)
         x = (x, tf.reverse_sequence(x, lengths, 0, 1))
-        z = tf.stack([tf.reshape(tf.matmul(tf.reshape(x[d], [-1, dim]),
-                                           self.kernel[d]) + self.bias[d],
-                                 [frames, batch, 4 * units])
-                      for d in (0, 1)], axis=1)                 # (T, 2, B, 4U)
-        h = recurrence(z, self.recurrent_kernel, self.cell, self.relu_max,
-                       keep_gates=bool(training))
+        z = [tf.reshape(tf.matmul(tf.reshape(x[d], [-1, dim]),
+                                  self.kernel[d]) + self.bias[d],
+                        [frames, 1, batch, 4 * units]) for d in (0, 1)]
+        if training:   # one loop, the hand-written backward pass
+            h = recurrence(tf.concat(z, axis=1), self.recurrent_kernel,
+                           self.cell, self.relu_max)
+        else:   # two independent loops, which the executor runs in parallel
+            h = tf.concat([recurrence(z[d], self.recurrent_kernel[d:d + 1],
+                                      self.cell, self.relu_max,
+                                      keep_gates=False) for d in (0, 1)],
+                          axis=1)                               # (T, 2, B, U)
         h = tf.concat([h[:, 0], tf.reverse_sequence(h[:, 1], lengths, 0, 1)],
                       axis=-1)                               # (T, B, 2U)
         return tf.transpose(h, [1, 0, 2])
