@@ -16,6 +16,52 @@ w <- w + 0.9 v - lr g``):
    loss reduction, input scale), each for ``--steps`` distinct minibatches
    in training order.
 
+Findings (measured with the ReLU on the cell input and output, i.e.
+``net.activation: relu``, Keras' single ``activation``; Keras' SGD:
+``v <- m v - lr g; w <- w + m v - lr g``, as Lasagne and PyTorch do it):
+
+* With the ReLU and lr 3.0 the loss is NaN at the second step, on random
+  and on SoundNet conv5 features. The first gradient is coherent over all
+  2,500 frames (every frame asks for more blank) and, the ReLU outputs
+  being non-negative, nearly rank one in the recurrent matrices (90-99.8 %
+  of its energy in one singular direction). After one lr-3.0 step (1.9 x
+  3.0 x g with Nesterov) the largest cell state of the forward LSTM grows
+  about threefold per frame and overflows float32 between frames 50 and
+  150 of 500.
+* It is not the loss reduction (summed NLL / frames is the gentlest; per
+  sequence the gradient is 500 times larger), nor the feature
+  normalisation (un-normalised conv5 features diverge too), nor momentum
+  alone (none: NaN at step 2). Global gradient-norm clipping at 1 or 0.1
+  with lr 3.0: NaN at steps 2 and 3.
+* Smaller learning rates only delay it: on conv5 features (the batches
+  training sees) the ReLU network diverged at step 30 (lr 0.3), 3 (0.1)
+  and 5 (0.03), forward (the cell state overflows) or backward (gradient
+  norms of 1e7-1e10 through the 500 frames). Scaling the inputs by 0.1
+  (lr 3.0) kept it on the all-blank plateau (0.32 nats per frame) for four
+  epochs; in the fifth the loss reached 9e8 and then NaN.
+* Bounding the ReLU at 20 (``net.relu_max``) stops the overflow but not the
+  exploding gradients, and the outcome hangs on single minibatches: in 45
+  steps, lr 3.0 ends at 1.9e4 nats per frame; lr 3.0 with clipping at 0.1
+  and lr 0.3 without clipping survive (0.15 and 0.24, the former through
+  gradient norms up to 1.3e9); lr 0.3 with clipping at 1 meets a gradient
+  of norm 2e10 at step 3 and ends at 20 nats per frame (3.3 at the start).
+* tanh, bounded and with bounded derivatives, trains at lr 3.0 on conv5
+  features with the paper's optimiser unchanged (gradient norms of order
+  1; val TER 0.57 after 30 epochs of the 1-hour default corpus,
+  ``python -m sed.data default --minutes 60``). On the
+  low-level features tanh at lr 3.0 still diverges in the third epoch
+  (gradient norms up to 1e3, then NaN), hence the clipping; with it both
+  features train (clipping acts in the first epochs, where gradient norms
+  reach 3-10, and rarely later). 30 epochs on that corpus with the recipe:
+  val / test TER 0.45 / 0.45 (conv5), 0.52 / 0.52 (low-level).
+
+Why lr 3.0 with a ReLU worked in the paper's Theano code cannot be checked
+(it is not public). Two ways it could have: the gradient was clipped inside
+the recurrence (as Lasagne's ``grad_clipping`` does), or the step was
+smaller than Keras' for the same lr (a momentum that averages the gradient,
+``v <- 0.9 v + 0.1 g; w <- w - lr v``, takes exactly the steps of Keras'
+SGD at lr 0.3, which still diverges here with the ReLU).
+
 Inputs: random N(0, 1) 256-d features with the tokens of random events
 (``ctc_speed.minibatch``; the default), or a corpus' normalised training
 features and tokens, in the minibatches training sees (``--corpus DIR
@@ -63,6 +109,9 @@ CASES = {
     "lr 0.3, ReLU bounded at 20": {"lr": 0.3, "relu_max": 20.0},
     "lr 0.3, ReLU bounded at 20, clipnorm 1": {"lr": 0.3, "relu_max": 20.0,
                                                "clipnorm": 1.0},
+    "ReLU on the cell input only (relu_g), lr 3.0": {"activation": "relu_g"},
+    "relu_g, lr 3.0, per-gate Glorot": {"activation": "relu_g",
+                                        "glorot": "per_gate"},
     "tanh, lr 3.0": {"activation": "tanh"},
     "tanh, lr 3.0, clipnorm 1 (the recipe here)": {"activation": "tanh",
                                                    "clipnorm": 1.0},
@@ -105,7 +154,8 @@ def build(case, dim, seed=0):
     keras.utils.set_random_seed(seed)
     model = CTCRNN(17, 400, input_dim=dim,
                    activation=case.get("activation", "relu"),
-                   relu_max=case.get("relu_max"))
+                   relu_max=case.get("relu_max"),
+                   glorot=case.get("glorot", "fused"))
     kwargs = {}
     if case.get("clipnorm"):
         kwargs["global_clipnorm"] = case["clipnorm"]
@@ -173,13 +223,14 @@ def first_step(batches):
     before = [np.asarray(v) for v in model.trainable_variables]
     loss, norm, _, grads = step(*_args(batch))
     after = [np.asarray(v) for v in model.trainable_variables]
-    rk = names.index("blstm/forward_lstm/lstm_cell/recurrent_kernel")
-    singular = np.linalg.svd(np.asarray(grads[rk]), compute_uv=False)
-    k = names.index("blstm/forward_lstm/lstm_cell/kernel")
-    b = names.index("blstm/forward_lstm/lstm_cell/bias")
+    # the forward direction (index 0) of sed.lstm.BiLSTM's weights
+    rk = names.index("blstm/recurrent_kernel")
+    singular = np.linalg.svd(np.asarray(grads[rk])[0], compute_uv=False)
+    k = names.index("blstm/kernel")
+    b = names.index("blstm/bias")
     x = batch["features"][0, :batch["lengths"][0]]
-    trace_before = cell_trace(before[k], before[rk], before[b], x)
-    trace_after = cell_trace(after[k], after[rk], after[b], x)
+    trace_before = cell_trace(before[k][0], before[rk][0], before[b][0], x)
+    trace_after = cell_trace(after[k][0], after[rk][0], after[b][0], x)
     frames = [1, 5, 10, 20, 50, 100, 200, 500]
     return dict(
         loss=float(loss), grad_norm=float(norm),

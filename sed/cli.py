@@ -6,12 +6,13 @@ which would shadow GNU sed in an activated environment).
     sed-ctc train --config sed/configs/demo.yaml [--epochs N] [--out DIR]
     sed-ctc evaluate --model RUN_DIR --corpus DIR [--splits val test] [--json FILE]
     sed-ctc detect FILE... --model RUN_DIR [--tsv] [--plot OUT.png [--reference ANN.tsv]]
-    sed-ctc experiments table4 --corpus DIR --epochs N [--rows ROW...]
+    sed-ctc experiments table4 --corpus DIR --epochs N [--rows ROW...] [--publish]
+    sed-ctc experiments sweep --corpus DIR --epochs N --rows ROW... --seeds 0 1 --variants paper tanh_clipped
     sed-ctc plot RUN_DIR... --out FILE.png
 
 ``python -m sed`` is the same program. Each command calls a public function:
 :func:`sed.train.train`, :func:`sed.decode.evaluate_detector`,
-:meth:`sed.decode.Detector.detect` (with ``--plot``,
+:meth:`sed.detector.Detector.detect` (with ``--plot``,
 :func:`sed.plots.detection_figure`), :func:`sed.experiments.run_table4`,
 :func:`sed.plots.plot_convergence`. Exit status: 0 on success, 1 when some
 input file failed (``detect``) or training diverged, 2 on a usage or input
@@ -72,7 +73,8 @@ def _evaluate(args):
     _need(args.model, args.corpus)
     import pandas as pd
     from .data import load_corpus
-    from .decode import evaluate_detector, load_detector
+    from .decode import evaluate_detector
+    from .detector import load_detector
     detector = load_detector(args.model)
     corpus = load_corpus(args.corpus)
     table = evaluate_detector(detector, corpus, args.splits,
@@ -83,7 +85,7 @@ def _evaluate(args):
                               f"{v:.3f}"))
     if args.json:
         import json
-        from soundnet_keras.training import provenance
+        from soundnet_keras.provenance import provenance
         record = dict(model=str(args.model), corpus=str(args.corpus),
                       metrics=json.loads(table.to_json(orient="records")),
                       provenance=provenance())
@@ -94,7 +96,7 @@ def _evaluate(args):
 def _detect(args):
     _need(args.model, *args.files)
     import pandas as pd
-    from .decode import load_detector
+    from .detector import load_detector
     if args.reference and not args.plot:
         raise ValueError("--reference needs --plot (the reference is drawn "
                          "beside the decoded events)")
@@ -136,15 +138,28 @@ def _detect_and_plot(detector, path, args):
 def _experiments(args):
     _need(args.corpus, args.config)
     import pandas as pd
-    from .experiments import run_table4
+    from .experiments import COMMITTED_HISTORIES, run_sweep, run_table4
+    if args.experiment == "sweep":
+        table = run_sweep(args.corpus, args.epochs, args.rows or [
+            "lowlevel", "soundnet8_conv5"], args.seeds, args.variants,
+            runs=args.runs or "runs/sweep", base=args.config,
+            jobs=args.jobs, threads=args.threads, log=_log)
+        with pd.option_context("display.width", 160,
+                               "display.max_columns", 20):
+            print(table.to_string(index=False,
+                                  float_format=lambda v: f"{v:.3f}"))
+        return 0
+    args.runs = args.runs or "runs/table4"
+    histories = args.histories or (COMMITTED_HISTORIES if args.publish else
+                                   Path(args.runs) / "histories")
     table = run_table4(args.corpus, args.epochs, runs=args.runs,
-                       histories=args.histories, rows=args.rows,
+                       histories=histories, rows=args.rows,
                        base=args.config, log=_log,
                        progress=not args.no_progress)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(table.drop(columns=["kind"]).to_string(
             index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"written to {Path(args.histories) / 'table4.csv'}")
+    print(f"written to {Path(histories) / 'table4.csv'}")
     return 0
 
 
@@ -217,8 +232,9 @@ def parser():
     p.set_defaults(run=_detect)
 
     p = commands.add_parser("experiments", help="the paper's experiments: "
-                            "train on every feature row of Table 4")
-    p.add_argument("experiment", choices=["table4"])
+                            "train on every feature row of Table 4 (table4),"
+                            " or rows x seeds x recipe variants (sweep)")
+    p.add_argument("experiment", choices=["table4", "sweep"])
     p.add_argument("--corpus", required=True, help="the corpus folder")
     p.add_argument("--epochs", type=int, required=True,
                    help="epochs per row")
@@ -226,11 +242,22 @@ def parser():
                    "(names such as lowlevel snr_gru1_bn, or feature kinds)")
     p.add_argument("--config", help="base recipe, a YAML file (default: "
                    "sed.train.DEFAULTS)")
-    p.add_argument("--runs", default="runs/table4", help="run folders "
-                   "(checkpoints, weights); default %(default)s")
-    p.add_argument("--histories", default="notebooks/histories/table4",
-                   help="histories, configs and table4.csv; default "
-                   "%(default)s")
+    p.add_argument("--runs", help="run folders (checkpoints, weights); "
+                   "default runs/table4 or runs/sweep")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0],
+                   help="sweep: seeds (default 0)")
+    p.add_argument("--variants", nargs="+", default=["paper"],
+                   help="sweep: recipe variants, paper and/or tanh_clipped")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="sweep: runs at once (default 2)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="sweep: TensorFlow threads per run (default 1)")
+    p.add_argument("--histories", help="histories, configs and table4.csv; "
+                   "default RUNS/histories")
+    p.add_argument("--publish", action="store_true",
+                   help="write the histories to the committed folder "
+                   "notebooks/histories/table4 (never replacing a history "
+                   "with more epochs or another config)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=_experiments)
 

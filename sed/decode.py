@@ -13,21 +13,15 @@ Reference: Wang & Metze, Interspeech 2017, Section 2.1 (best-path
 decoding).
 """
 
-import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from soundnet_keras.weights import sha256
-
 from .ctc import best_path
 from .tokens import tokens_to_events
 
-#: The run-folder file describing a trained detector.
-DETECTOR_FILE = "detector.json"
 
 
 def best_path_tokens(probs_or_logits, length=None):
@@ -156,145 +150,6 @@ def predict_probabilities(model, features, chunk_frames=500, batch_size=16):
 
 
 # --------------------------------------------------------------------------
-# Trained detectors.
-
-def save_detector(out_dir, model, classes, extractor, normaliser, config):
-    """Writes what a run folder needs to featurise new audio and detect.
-
-    ``detector.json`` (classes, feature kind, the feature weights and their
-    hash, the network's config, the chunk length) and ``features/``
-    (``normaliser.npz``; ``lowlevel_pca.npz`` for the low-level feature).
-    """
-    out_dir = Path(out_dir)
-    folder = out_dir / "features"
-    folder.mkdir(parents=True, exist_ok=True)
-    normaliser.save(folder / "normaliser.npz")
-    feats = config["feats"]
-    info = dict(classes=list(classes), feature_kind=str(extractor.kind),
-                feature_sha256=extractor.weights_sha256,
-                network=model.get_config(),
-                chunk_frames=int(config["training"]["chunk_frames"]),
-                normaliser="features/normaliser.npz")
-    if hasattr(extractor, "save"):  # the low-level PCA
-        extractor.save(folder / "lowlevel_pca.npz")
-        info["feature_params"] = "features/lowlevel_pca.npz"
-    else:
-        weights_path = getattr(extractor, "weights_path", None)
-        named = feats["weights"]
-        if weights_path is None:     # random weights: not reproducible
-            info["feature_weights"] = None
-        else:
-            is_preset = isinstance(named, str) and os.sep not in named \
-                and not named.endswith(".h5")
-            info["feature_weights"] = named if is_preset else \
-                str(Path(weights_path).resolve())
-            info["feature_weights_file_sha256"] = sha256(weights_path)
-    tmp = out_dir / "detector.part.json"
-    tmp.write_text(json.dumps(info, indent=2) + "\n")
-    os.replace(tmp, out_dir / DETECTOR_FILE)
-    return out_dir / DETECTOR_FILE
-
-
-class Detector:
-    """A trained CTC-RNN with its featuriser (see :func:`load_detector`).
-
-    Attributes:
-        model: the :class:`sed.CTCRNN`.
-        classes: the event labels.
-        extractor: the feature extractor (``path -> (values, times)``).
-        normaliser: the training-set :class:`sed.features.Normaliser`.
-        chunk_frames: frames per chunk when the network runs.
-        run_dir: the run folder.
-    """
-
-    def __init__(self, model, classes, extractor, normaliser, chunk_frames,
-                 run_dir=None):
-        self.model = model
-        self.classes = list(classes)
-        self.extractor = extractor
-        self.normaliser = normaliser
-        self.chunk_frames = int(chunk_frames)
-        self.run_dir = run_dir
-
-    def featurise(self, path):
-        """Normalised ``(features (T, D), times (T,))`` of an audio file."""
-        values, times = self.extractor(path)
-        return self.normaliser(values), np.asarray(times, dtype=np.float64)
-
-    def probabilities(self, features):
-        """Per-frame token probabilities of a list of feature arrays."""
-        return predict_probabilities(self.model, features, self.chunk_frames)
-
-    def detect(self, path, features=None):
-        """Events of one audio file: a DataFrame ``filename, onset, offset,
-        event_label``. ``features`` may pass ``featurise(path)``'s result."""
-        values, times = features if features is not None else \
-            self.featurise(path)
-        events = decode_events(self.probabilities([values])[0], times,
-                               self.classes)
-        events.insert(0, "filename", Path(path).name)
-        return events[["filename", "onset", "offset", "event_label"]]
-
-
-def _make_extractor(info, run_dir):
-    from .features import load_fitted, make_extractor
-    kind = info["feature_kind"]
-    if "feature_params" in info:
-        extractor = load_fitted(kind, run_dir / info["feature_params"])
-    else:
-        weights = info.get("feature_weights")
-        if weights is None and "feature_weights_file_sha256" not in info:
-            raise ValueError(f"{run_dir}: the features were made with random "
-                             "weights that were not saved; this run cannot "
-                             "featurise new audio")
-        extractor = make_extractor(kind, weights=weights)
-    if extractor.weights_sha256 != info["feature_sha256"]:
-        raise ValueError(
-            f"{run_dir}: the {kind} feature extractor now gives other "
-            f"features than in training (parameters hash "
-            f"{extractor.weights_sha256[:12]}, trained with "
-            f"{info['feature_sha256'][:12]})")
-    return extractor
-
-
-def load_detector(run_dir, weights=None):
-    """Reads a trained run folder into a :class:`Detector`.
-
-    Args:
-        run_dir: a folder written by :func:`sed.train.train`.
-        weights: a ``.weights.h5`` file; default the run's final
-            ``model.weights.h5``, or its last checkpoint while training has
-            not finished.
-
-    Raises:
-        FileNotFoundError: when the folder holds no detector or weights.
-    """
-    from .features import Normaliser
-    from .model import CTCRNN
-    run_dir = Path(run_dir)
-    path = run_dir / DETECTOR_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a trained run folder (no "
-                                f"{DETECTOR_FILE})")
-    info = json.loads(path.read_text())
-    if weights is None:
-        for candidate in (run_dir / "model.weights.h5",
-                          run_dir / "checkpoint" / "model.weights.h5"):
-            if candidate.is_file():
-                weights = candidate
-                break
-        else:
-            raise FileNotFoundError(f"{run_dir} holds no trained weights yet")
-    model = CTCRNN.from_config(info["network"])
-    model.load_weights(weights)
-    return Detector(model, info["classes"], _make_extractor(info, run_dir),
-                    Normaliser.load(run_dir / info["normaliser"]),
-                    info["chunk_frames"], run_dir)
-
-
-
-
-# --------------------------------------------------------------------------
 # Evaluation of a detector on a corpus.
 
 def evaluate_detector(detector, corpus, splits=("train", "val", "test"),
@@ -349,3 +204,12 @@ def evaluate_detector(detector, corpus, splits=("train", "val", "test"),
 __all__ = ["Detector", "best_path_tokens", "decode_events",
            "evaluate_detector", "load_detector", "predict_probabilities",
            "save_detector"]
+
+
+def __getattr__(name):
+    # The detector's persistence moved to sed.detector.
+    if name in ("DETECTOR_FILE", "Detector", "load_detector",
+                "save_detector"):
+        from . import detector
+        return getattr(detector, name)
+    raise AttributeError(f"module 'sed.decode' has no attribute {name!r}")

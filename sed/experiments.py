@@ -11,6 +11,13 @@ inside ``history.json``) to ``histories/<row>/`` after every epoch and writes
 ``histories/table4.csv``: train, validation and test TER at the last epoch,
 the best validation TER and its epoch, and the paper's values beside them.
 
+Evidence is never overwritten: ``histories`` defaults to ``<runs>/histories``
+(the committed folder, :data:`COMMITTED_HISTORIES`, only with
+``publish=True``, ``sed-ctc experiments --publish``); a row whose published
+history has another config is refused before training, and a published
+history with more epochs than the run is left in place until the run has
+caught up.
+
 It is resumable: a row whose run has reached the requested epochs is
 skipped, an interrupted row resumes from its last checkpoint (exactly, see
 :func:`sed.train.fit`), a longer ``epochs`` continues finished rows, and a
@@ -95,7 +102,40 @@ def _history_state(history_path):
     return len(record["epochs"]), record.get("stopped")
 
 
-def _copy_history(run_dir, dest):
+def _published(dest):
+    path = Path(dest) / "history.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def check_publishable(config, dest):
+    """Refuses (``ValueError``) a row whose published history in ``dest``
+    was made with another config (all but the keys a resume may change)."""
+    from .config import comparable, resolve_config
+    published = _published(dest)
+    if published is None:
+        return
+    theirs = comparable(resolve_config(published["config"]))
+    if theirs != comparable(resolve_config(config)):
+        raise ValueError(
+            f"{dest} holds a history made with another config; it is not "
+            "replaced. Train with the same config (e.g. --config "
+            f"{Path(dest) / 'config.yaml'}), or publish elsewhere "
+            "(--histories DIR)")
+
+
+def _copy_history(run_dir, dest, log=None):
+    """Copies a run's history files to ``dest`` unless ``dest`` holds a
+    history with more epochs (then it says so and returns False)."""
+    source = _published(run_dir)
+    published = _published(dest)
+    if source is not None and published is not None and \
+            len(published["epochs"]) > len(source["epochs"]):
+        if log:
+            log(f"{dest}: the published history has "
+                f"{len(published['epochs'])} epochs, this run "
+                f"{len(source['epochs'])}; it is kept until the run catches "
+                "up.")
+        return False
     dest.mkdir(parents=True, exist_ok=True)
     for name in HISTORY_FILES:
         source = run_dir / name
@@ -103,6 +143,7 @@ def _copy_history(run_dir, dest):
             tmp = dest / f".{name}.part"
             shutil.copyfile(source, tmp)
             os.replace(tmp, dest / name)
+    return True
 
 
 def row_config(row, corpus, epochs, runs, base=None, progress=True):
@@ -122,9 +163,9 @@ def row_config(row, corpus, epochs, runs, base=None, progress=True):
     return config
 
 
-def run_table4(corpus, epochs, runs="runs/table4",
-               histories="notebooks/histories/table4", rows=None,
-               base=None, log=print, progress=True):
+def run_table4(corpus, epochs, runs="runs/table4", histories=None,
+               rows=None, base=None, log=print, progress=True,
+               publish=False):
     """Trains the CTC-RNN on every row of Table 4 (or ``rows``); resumable.
 
     Args:
@@ -132,7 +173,8 @@ def run_table4(corpus, epochs, runs="runs/table4",
         epochs: epochs per row.
         runs: the folder of the run folders (checkpoints and weights).
         histories: where each row's history, config and provenance, and
-            ``table4.csv``, go.
+            ``table4.csv``, go (default ``<runs>/histories``, or
+            :data:`COMMITTED_HISTORIES` with ``publish``).
         rows: names, labels or kinds of the rows to run (default: all).
         base: the recipe, a config dict or YAML path (default
             :data:`sed.train.DEFAULTS`); its ``feats.kind``,
@@ -140,14 +182,25 @@ def run_table4(corpus, epochs, runs="runs/table4",
             are set per row.
         log: a function taking progress messages (None for silence).
         progress: show progress bars.
+        publish: write to the committed histories (when ``histories`` is
+            not given).
 
     Returns:
         The table (:func:`table4`) over all rows found in ``histories``.
+
+    Raises:
+        ValueError: when a row's published history has another config.
     """
     from .train import TrainingDiverged, train
     say = log or (lambda *_: None)
     selected = TABLE4 if rows is None else [table4_row(r) for r in rows]
+    if histories is None:
+        histories = COMMITTED_HISTORIES if publish else \
+            Path(runs) / "histories"
     histories = Path(histories)
+    for row in selected:      # refuse before any training
+        check_publishable(row_config(row, corpus, epochs, runs, base),
+                          histories / row.name)
     for number, row in enumerate(selected, 1):
         run_dir = Path(runs) / row.name
         done, stopped = _history_state(run_dir / "history.json")
@@ -162,14 +215,15 @@ def run_table4(corpus, epochs, runs="runs/table4",
                 + (f" (resuming after epoch {done})" if done else "") + ".")
             config = row_config(row, corpus, epochs, runs, base, progress)
 
-            def publish(_, run_dir=run_dir, row=row):
-                _copy_history(run_dir, histories / row.name)
-                write_table4(histories)
+            def publish_row(_, run_dir=run_dir, row=row):
+                if _copy_history(run_dir, histories / row.name, say):
+                    write_table4(histories)
             try:
-                train(config, log=log, on_epoch=publish)
+                train(config, log=log, on_epoch=publish_row)
             except TrainingDiverged as err:
                 say(f"{header}: {err}")
-        _copy_history(run_dir, histories / row.name)
+        if (run_dir / "history.json").is_file():
+            _copy_history(run_dir, histories / row.name, say)
         write_table4(histories)
     return table4(histories)
 
@@ -202,7 +256,7 @@ def table4(histories=COMMITTED_HISTORIES):
     return pd.DataFrame(lines, columns=list(TABLE4_COLUMNS))
 
 
-def write_table4(histories="notebooks/histories/table4"):
+def write_table4(histories=COMMITTED_HISTORIES):
     """Writes ``table4.csv`` in ``histories`` (see :func:`table4`);
     returns its path."""
     path = Path(histories) / "table4.csv"
@@ -213,5 +267,128 @@ def write_table4(histories="notebooks/histories/table4"):
     return path
 
 
-__all__ = ["COMMITTED_HISTORIES", "HISTORY_FILES", "Row", "TABLE4", "TABLE4_COLUMNS", "row_config",
-           "run_table4", "table4", "table4_row", "write_table4"]
+# --------------------------------------------------------------------------
+# Sweeps: rows x seeds x recipe variants, several runs at once.
+
+#: The recipe variants of a sweep: name -> overrides of the base config.
+VARIANTS = {"paper": {}, "tanh_clipped": {"net": {"activation": "tanh"},
+                                          "opt": {"clipnorm": 1.0}}}
+
+#: The columns of ``sweep.csv``.
+SWEEP_COLUMNS = ("run", "row", "variant", "seed", "epochs", "train_ter",
+                 "val_ter", "test_ter", "best_val_ter", "best_epoch",
+                 "first_nonblank_epoch", "status")
+
+
+def sweep_runs(rows, seeds, variants, corpus, epochs, runs, base=None,
+               progress=False):
+    """``{name: config}`` of every row x seed x variant; ``name`` is
+    ``<row>-<variant>-seed<seed>``, the run folder ``runs/<name>``."""
+    from .config import resolve_config
+    out = {}
+    for name in rows:
+        row = table4_row(name)
+        for variant in variants:
+            if variant not in VARIANTS:
+                raise ValueError(f"Unknown recipe variant {variant!r}. "
+                                 f"Variants: {', '.join(VARIANTS)}")
+            for seed in seeds:
+                run = f"{row.name}-{variant}-seed{int(seed)}"
+                config = row_config(row, corpus, epochs, runs, base,
+                                    progress)
+                for section, values in VARIANTS[variant].items():
+                    config[section].update(values)
+                config["training"].update(seed=int(seed),
+                                          out=str(Path(runs) / run))
+                out[run] = resolve_config(config)
+    return out
+
+
+def _sweep_worker(config, threads):
+    """Trains one run in a worker process; returns (name, message)."""
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    from .train import TrainingDiverged, train
+    try:
+        train(config, log=None)
+        return None
+    except TrainingDiverged as err:
+        return str(err)
+
+
+def run_sweep(corpus, epochs, rows, seeds=(0,), variants=("paper",),
+              runs="runs/sweep", base=None, jobs=2, threads=1, log=print):
+    """Trains every row x seed x recipe variant; each run resumable on its
+    own (its run folder, :func:`sed.train.train`), ``jobs`` runs at once in
+    worker processes of ``threads`` TensorFlow threads each
+    (``benchmarks/ctc_sweep.py`` measures which split of the cores gives
+    the most steps per second; on the 2-core machine: 2 processes x 1
+    thread). Features are computed (and cached) first, one row at a time.
+    Writes ``runs/sweep.csv`` (:data:`SWEEP_COLUMNS`).
+
+    Returns:
+        The sweep table (:func:`sweep_table`).
+    """
+    import concurrent.futures
+    import multiprocessing
+    from .dataset import prepare_features
+    say = log or (lambda *_: None)
+    configs = sweep_runs(rows, seeds, variants, corpus, epochs, runs, base)
+    kinds = {}
+    for config in configs.values():
+        kinds.setdefault(config["feats"]["kind"], config)
+    for kind, config in kinds.items():       # fill the feature cache
+        say(f"features: {kind}")
+        prepare_features(config, progress=False)
+    todo = {name: config for name, config in configs.items()
+            if _history_state(Path(config["training"]["out"]) /
+                              "history.json")[0] < epochs
+            and not _history_state(Path(config["training"]["out"]) /
+                                   "history.json")[1]}
+    say(f"{len(configs)} runs, {len(todo)} to train, {jobs} at once x "
+        f"{threads} thread(s).")
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) \
+            as pool:
+        futures = {pool.submit(_sweep_worker, config, threads): name
+                   for name, config in todo.items()}
+        for future in concurrent.futures.as_completed(futures):
+            stopped = future.result()
+            say(f"{futures[future]}: "
+                + (f"diverged: {stopped}" if stopped else "done"))
+    table = sweep_table(runs)
+    table.to_csv(Path(runs) / "sweep.csv", index=False, float_format="%.4f")
+    return table
+
+
+def sweep_table(runs):
+    """One line per run folder of a sweep (:data:`SWEEP_COLUMNS`); the
+    first epoch whose training decoding is not empty
+    (``first_nonblank_epoch``) marks the end of the warm-up."""
+    lines = []
+    for path in sorted(Path(runs).glob("*-*-seed*/history.json")):
+        record = json.loads(path.read_text())
+        rows = record["epochs"]
+        row, variant, seed = path.parent.name.rsplit("-", 2)
+        last = rows[-1] if rows else {}
+        scored = [r for r in rows if r.get("val_ter") is not None]
+        best = min(scored, key=lambda r: r["val_ter"]) if scored else {}
+        first = next((r["epoch"] for r in rows
+                      if r.get("train_decoded_tokens")), None)
+        target = record["config"]["training"]["epochs"]
+        lines.append(dict(
+            run=path.parent.name, row=row, variant=variant,
+            seed=int(seed[4:]), epochs=len(rows),
+            train_ter=last.get("train_ter"), val_ter=last.get("val_ter"),
+            test_ter=last.get("test_ter"), best_val_ter=best.get("val_ter"),
+            best_epoch=best.get("epoch"), first_nonblank_epoch=first,
+            status=record.get("stopped") and "diverged" or (
+                "finished" if len(rows) >= target else "running")))
+    return pd.DataFrame(lines, columns=list(SWEEP_COLUMNS))
+
+
+__all__ = ["COMMITTED_HISTORIES", "HISTORY_FILES", "Row", "TABLE4",
+           "TABLE4_COLUMNS", "SWEEP_COLUMNS", "VARIANTS",
+           "check_publishable", "row_config", "run_sweep", "run_table4",
+           "sweep_runs", "sweep_table", "table4", "table4_row",
+           "write_table4"]

@@ -66,6 +66,68 @@ def token_error_rate(references, hypotheses):
     return errors / total
 
 
+def token_errors(references, hypotheses):
+    """Substitutions, deletions and insertions of a minimal alignment of each
+    pair, summed, with the token counts.
+
+    Their sum is the summed edit distance: ``TER = (substitutions +
+    deletions + insertions) / reference_tokens`` (:func:`token_error_rate`).
+    Among minimal alignments, substitutions are preferred to deletions and
+    deletions to insertions.
+
+    Returns:
+        A dict with ``substitutions``, ``deletions``, ``insertions``,
+        ``reference_tokens``, ``decoded_tokens`` (ints) and ``ter`` (None
+        without reference tokens).
+
+    Example:
+        >>> token_errors([[1, 2, 3, 4], [5, 6]], [[1, 3, 4, 4], [5, 6]])
+        {'substitutions': 2, 'deletions': 0, 'insertions': 0, \
+'reference_tokens': 6, 'decoded_tokens': 6, 'ter': 0.3333333333333333}
+    """
+    import numpy as np
+    references, hypotheses = list(references), list(hypotheses)
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} references but "
+                         f"{len(hypotheses)} hypotheses.")
+    counts = dict(substitutions=0, deletions=0, insertions=0,
+                  reference_tokens=0, decoded_tokens=0)
+    for ref, hyp in zip(references, hypotheses):
+        ref, hyp = np.asarray(ref, np.int64), np.asarray(hyp, np.int64)
+        n, m = len(ref), len(hyp)
+        counts["reference_tokens"] += n
+        counts["decoded_tokens"] += m
+        # d[i, j]: edit distance of ref[:i] and hyp[:j]; row by row, the
+        # insertions' recurrence d[i, j] = min(a_j, d[i, j - 1] + 1) solved
+        # as j + cummin(a_k - k)
+        d = np.zeros((n + 1, m + 1), np.int64)
+        d[0] = np.arange(m + 1)
+        cols = np.arange(m + 1)
+        for i in range(1, n + 1):
+            a = np.empty(m + 1, np.int64)
+            a[0] = i
+            a[1:] = np.minimum(d[i - 1, 1:] + 1,
+                               d[i - 1, :-1] + (hyp != ref[i - 1]))
+            d[i] = cols + np.minimum.accumulate(a - cols)
+        i, j = n, m
+        while i > 0 or j > 0:
+            if i > 0 and j > 0 and d[i, j] == d[i - 1, j - 1] + int(
+                    ref[i - 1] != hyp[j - 1]):
+                counts["substitutions"] += int(ref[i - 1] != hyp[j - 1])
+                i, j = i - 1, j - 1
+            elif i > 0 and d[i, j] == d[i - 1, j] + 1:
+                counts["deletions"] += 1
+                i -= 1
+            else:
+                counts["insertions"] += 1
+                j -= 1
+    errors = counts["substitutions"] + counts["deletions"] + \
+        counts["insertions"]
+    counts["ter"] = errors / counts["reference_tokens"] \
+        if counts["reference_tokens"] else None
+    return counts
+
+
 def _per_file(events, name):
     """Lists of event dicts (sed_eval's input) per filename."""
     if not isinstance(events, pd.DataFrame):

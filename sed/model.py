@@ -1,4 +1,4 @@
-"""The CTC-RNN of Wang & Metze (2017): one bidirectional ReLU LSTM.
+"""The CTC-RNN of Wang & Metze (2017): one bidirectional LSTM.
 
 Input: ``(batch, T, D)`` frame features (``D`` fixed at build time) and an
 optional boolean mask ``(batch, T)`` of valid frames. Output: ``(batch, T,
@@ -13,7 +13,10 @@ Classification", Interspeech 2017, Sections 2.1 and 3.2.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
+
+from .lstm import CELLS, BiLSTM
 
 
 def lengths_to_mask(lengths, frames):
@@ -28,41 +31,17 @@ def lengths_to_mask(lengths, frames):
 
 
 @keras.saving.register_keras_serializable(package="sed")
-class ClippedReLU:
-    """The bounded ReLU ``min(max(x, 0), max_value)`` (a callable).
-
-    Example:
-        >>> ClippedReLU(2.0)(np.array([-1.0, 1.0, 5.0])).numpy().tolist()
-        [0.0, 1.0, 2.0]
-    """
-
-    def __init__(self, max_value):
-        self.max_value = float(max_value)
-
-    def __call__(self, x):
-        return keras.activations.relu(x, max_value=self.max_value)
-
-    def get_config(self):
-        return {"max_value": self.max_value}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-
-@keras.saving.register_keras_serializable(package="sed")
 class CTCRNN(keras.Model):
     """One bidirectional LSTM and a dense layer to ``2n + 1`` logits.
 
-    As in the paper: 400 units per direction, the ReLU non-linearity (cell
-    input and cell output; the gates stay sigmoid; :mod:`sed.train` uses
-    tanh by default, because the ReLU network diverges there), Glorot
-    uniform kernel *and* recurrent weights (Keras' LSTM defaults to an
-    orthogonal recurrent matrix), forget-gate bias 1 (other biases 0),
-    and a dense output layer
-    (Glorot uniform, bias 0) over the vocabulary. Keras initialises each
-    LSTM matrix as one ``(fan_in, 4 * units)`` block, so the Glorot bound
-    is ``sqrt(6 / (fan_in + 4 * units))``.
+    As in the paper: 400 units per direction, an LSTM with the ReLU
+    non-linearity (``activation``: ``"relu_g"``, ReLU on the cell input and
+    the output ``o * tanh(c)``, is the reading that trains at the paper's
+    lr 3.0; ``"relu"`` puts ReLU on both, as Keras' ``activation="relu"``;
+    ``"tanh"`` is the usual LSTM; the gates stay sigmoid), Glorot uniform
+    kernel *and* recurrent weights (fused over the four gates or per gate:
+    ``glorot``), forget-gate bias 1 (other biases 0), and a dense output
+    layer (Glorot uniform, bias 0) over the vocabulary.
 
     Padded frames are masked: pass ``mask`` (or build it from lengths with
     :func:`lengths_to_mask`); the backward direction of each sequence then
@@ -70,19 +49,21 @@ class CTCRNN(keras.Model):
     those of the unpadded sequence. Outputs at masked frames are
     meaningless.
 
-    Layers: ``blstm`` (``keras.layers.Bidirectional``, forward and backward
+    Layers: ``blstm`` (:class:`sed.lstm.BiLSTM`, forward and backward
     outputs concatenated: ``2 * units``) and ``logits`` (``Dense(2n + 1)``);
-    :meth:`probabilities` applies the softmax.
+    :meth:`probabilities` applies the softmax. :meth:`keras_blstm` gives the
+    recurrent layer as a plain ``keras.layers.Bidirectional(LSTM)`` (cells
+    ``tanh`` and ``relu``).
 
     Args:
         n_classes: the number of event types ``n`` (17 in the paper).
         units: LSTM units per direction (400 in the paper).
         input_dim: the feature dimension ``D``; when given the model is
             built at once (else on its first call).
-        activation: the LSTM's cell non-linearity (``"relu"`` in the paper,
-            ``"tanh"`` in :data:`sed.train.DEFAULTS`).
-        relu_max: with ``activation="relu"``, bound the ReLU at this value
-            (:class:`ClippedReLU`); None: unbounded, as in the paper.
+        activation: the cell, a name in :data:`sed.lstm.CELLS`.
+        relu_max: with a ReLU cell, bound the ReLU at this value; None:
+            unbounded, as in the paper.
+        glorot: ``"fused"`` (Keras' way) or ``"per_gate"``.
         name: the model's name.
 
     Example:
@@ -97,7 +78,8 @@ class CTCRNN(keras.Model):
     """
 
     def __init__(self, n_classes=17, units=400, input_dim=None,
-                 activation="relu", relu_max=None, name="ctc_rnn", **kwargs):
+                 activation="relu_g", relu_max=None, glorot="fused",
+                 name="ctc_rnn", **kwargs):
         super().__init__(name=name, **kwargs)
         if n_classes < 1 or units < 1:
             raise ValueError("n_classes and units must be positive. "
@@ -108,21 +90,11 @@ class CTCRNN(keras.Model):
         self.input_dim = None if input_dim is None else int(input_dim)
         self.activation = activation
         self.relu_max = None if relu_max is None else float(relu_max)
-        if self.relu_max is not None and activation != "relu":
-            raise ValueError("relu_max bounds the ReLU: use it with "
-                             f"activation='relu'. Received: {activation!r}")
+        self.glorot = glorot
         self.vocabulary_size = 2 * self.n_classes + 1
-        cell_activation = activation if self.relu_max is None else \
-            ClippedReLU(self.relu_max)
-        lstm = keras.layers.LSTM(
-            self.units, activation=cell_activation,
-            recurrent_activation="sigmoid",
-            kernel_initializer="glorot_uniform",
-            recurrent_initializer="glorot_uniform",
-            bias_initializer="zeros", unit_forget_bias=True,
-            return_sequences=True, name="lstm")
-        self.blstm = keras.layers.Bidirectional(lstm, merge_mode="concat",
-                                                name="blstm")
+        self.blstm = BiLSTM(self.units, cell=activation,
+                            relu_max=self.relu_max, glorot=glorot,
+                            name="blstm")
         self.logits = keras.layers.Dense(
             self.vocabulary_size, kernel_initializer="glorot_uniform",
             bias_initializer="zeros", name="logits")
@@ -161,7 +133,37 @@ class CTCRNN(keras.Model):
     def get_config(self):
         return dict(name=self.name, n_classes=self.n_classes,
                     units=self.units, input_dim=self.input_dim,
-                    activation=self.activation, relu_max=self.relu_max)
+                    activation=self.activation, relu_max=self.relu_max,
+                    glorot=self.glorot)
+
+    def keras_blstm(self):
+        """The recurrent layer as ``keras.layers.Bidirectional(LSTM)`` with
+        the same weights (cells ``"tanh"`` and ``"relu"``, unbounded: the
+        ones Keras' LSTM offers). Call it with the same ``mask``.
+
+        Example:
+            >>> model = CTCRNN(n_classes=1, units=3, input_dim=2,
+            ...                activation="tanh")
+            >>> x = np.random.default_rng(0).normal(size=(1, 4, 2))
+            >>> np.allclose(model.keras_blstm()(x), model.blstm(x),
+            ...             atol=1e-6)
+            True
+        """
+        if self.activation not in ("tanh", "relu") or self.relu_max:
+            raise ValueError("Keras' LSTM has no cell "
+                             f"{self.activation!r} (relu_max "
+                             f"{self.relu_max}): only 'tanh' and 'relu'")
+        lstm = keras.layers.LSTM(self.units, activation=self.activation,
+                                 return_sequences=True)
+        layer = keras.layers.Bidirectional(lstm, merge_mode="concat")
+        layer.build((None, None, self.input_dim))
+        kernel, recurrent, bias = (np.asarray(v) for v in (
+            self.blstm.kernel, self.blstm.recurrent_kernel,
+            self.blstm.bias))
+        for d, direction in enumerate((layer.forward_layer,
+                                       layer.backward_layer)):
+            direction.set_weights([kernel[d], recurrent[d], bias[d]])
+        return layer
 
 
-__all__ = ["CTCRNN", "ClippedReLU", "lengths_to_mask"]
+__all__ = ["CELLS", "CTCRNN", "lengths_to_mask"]

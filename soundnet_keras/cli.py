@@ -223,7 +223,7 @@ def _baseline(args):
     _need(args.targets)
     import json
     from .targets import TargetStore, prior_baseline
-    from .training import provenance
+    from .provenance import provenance
     result = prior_baseline(TargetStore(args.targets), split=args.split)
     for key, value in result.items():
         print(f"{key:18s} {value:.4f}")

@@ -11,7 +11,6 @@ any ``tf.distribute`` strategy: MirroredStrategy for several local devices,
 MultiWorkerMirroredStrategy when ``TF_CONFIG`` names several workers.
 """
 
-import csv
 import dataclasses
 import json
 import math
@@ -24,9 +23,12 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from .provenance import provenance
+from .runs import (Field, RunError, RunFolder, check_config, exit_point,
+                   named_variables, write_atomic)
 from .specs import frame_times, output_length
 from .targets import TargetStore, make_dataset
-from .weights import load_into, read_weights, write_weights
+from .weights import load_into, write_weights
 
 HISTORY_FIELDS = ("epoch", "train_kl", "val_kl", "train_objects_agreement",
                   "train_places_agreement", "val_objects_agreement",
@@ -49,6 +51,21 @@ class DistillConfig:
     init_from_soundnet8: bool = False  # extension: conv1-conv5 from SoundNet-8
     clipnorm: float = None          # deviation: gradient-norm clipping
     rnn_activation: str = "relu"    # SN-R's recurrent cells (the paper: ReLU)
+
+
+#: What each :class:`DistillConfig` value may be.
+CONFIG_SCHEMA = {
+    "model": Field(str, choices=("snf", "snr", "snr_lstm")),
+    "activation": Field(str, choices=("tanh", "relu")),
+    "batch_norm": Field(bool), "epochs": Field(int, 0),
+    "steps_per_epoch": Field(int, 1), "batch_size": Field(int, 1),
+    "learning_rate": Field(float, 0, exclusive=True),
+    "lr_factor": Field(float, 0, 1, exclusive=True),
+    "lr_patience": Field(int, 1), "seed": Field(int, 0),
+    "init_from_soundnet8": Field(bool),
+    "clipnorm": Field(float, 0, exclusive=True, nullable=True),
+    "rnn_activation": Field(str, choices=("relu", "tanh")),
+}
 
 
 def kl_divergence(p_true, logits):
@@ -138,108 +155,129 @@ def default_strategy():
     return tf.distribute.get_strategy()
 
 
-class _Checkpoint:
-    """Weights, optimizer variables and schedule state of the last epoch."""
-
-    def __init__(self, folder):
-        self.folder = Path(folder)
-
-    @property
-    def exists(self):
-        return (self.folder / "state.json").exists()
-
-    def save(self, student, optimizer, state):
-        self.folder.mkdir(parents=True, exist_ok=True)
-        save_model_weights(student, self.folder / "student.weights.h5")
-        tmp = self.folder / "optimizer.part.npz"
-        np.savez(tmp, *[np.asarray(v) for v in optimizer.variables])
-        os.replace(tmp, self.folder / "optimizer.npz")
-        tmp = self.folder / "state.part.json"
-        tmp.write_text(json.dumps(state, indent=2))
-        os.replace(tmp, self.folder / "state.json")  # written last
-
-    def restore(self, student, optimizer):
-        state = json.loads((self.folder / "state.json").read_text())
-        load_into(student, self.folder / "student.weights.h5")
-        optimizer.build(student.trainable_variables)
-        stored = np.load(self.folder / "optimizer.npz")
-        for i, var in enumerate(optimizer.variables):
-            var.assign(stored[f"arr_{i}"])
-        return state
-
-
-def _write_history(out_dir, config, rows, provenance):
-    record = dict(config=dataclasses.asdict(config), provenance=provenance,
-                  epochs=rows)
-    tmp = out_dir / "history.part.json"
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, out_dir / "history.json")
-    with open(out_dir / "history.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, HISTORY_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def provenance(command=None):
-    """Command, commit (and whether the checkout had uncommitted changes),
-    date and machine of a run or a measurement."""
-    import datetime
-    import platform
-    import subprocess
-    import sys
-
-    def git(*args):
+def _write_config(out_dir, config):
+    """``config.json``; refuses a folder holding another config (only
+    ``epochs`` may change on resume)."""
+    path = out_dir / "config.json"
+    if path.exists():
         try:
-            return subprocess.run(["git", *args], capture_output=True,
-                                  text=True, check=True,
-                                  cwd=Path(__file__).parent).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return None
+            saved = json.loads(path.read_text())
+        except ValueError:
+            raise RunError(f"{path} is damaged; use another run "
+                           "folder") from None
+        if {**saved, "epochs": config.epochs} != dataclasses.asdict(config):
+            raise RunError(
+                f"{out_dir} holds a run with another config ({saved}); "
+                "use a new folder, or the same config to resume")
+    write_atomic(path, json.dumps(dataclasses.asdict(config), indent=2))
 
-    return dict(command=command or " ".join(sys.argv),
-                commit=git("rev-parse", "HEAD") or None,
-                dirty=bool(git("status", "--porcelain",
-                               "--untracked-files=no")),
-                date=datetime.datetime.now(datetime.timezone.utc).isoformat(
-                    timespec="seconds"),
-                machine=dict(platform=platform.platform(),
-                             processor=platform.processor()
-                             or platform.machine(),
-                             cpus=os.cpu_count(),
-                             python=platform.python_version(),
-                             tensorflow=tf.__version__))
+
+class _Plateau(keras.callbacks.ReduceLROnPlateau):
+    """Keras' ReduceLROnPlateau whose state is carried over a resume."""
+
+    STATE = ("best", "wait", "cooldown_counter")
+
+    def __init__(self, restored=None, **kwargs):
+        super().__init__(**kwargs)
+        self.restored = restored
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        for key, value in (self.restored or {}).items():
+            setattr(self, key, value)
+
+    def state(self):
+        return {key: float(getattr(self, key)) for key in self.STATE}
+
+
+class _Commit(keras.callbacks.Callback):
+    """After each epoch (and after the schedule): the history row, then the
+    checkpoint and the history through the run folder; a non-finite loss
+    stops training without a checkpoint."""
+
+    def __init__(self, run, variables, rows, schedule, record, log):
+        super().__init__()
+        self.run, self.variables, self.rows = run, variables, rows
+        self.schedule, self.record, self.log = schedule, record, log
+        self.diverged = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.lr = float(np.asarray(self.model.optimizer.learning_rate))
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        keys = dict(train_kl="loss", val_kl="val_loss",
+                    train_objects_agreement="objects_agreement",
+                    train_places_agreement="places_agreement",
+                    val_objects_agreement="val_objects_agreement",
+                    val_places_agreement="val_places_agreement")
+        row = dict(epoch=epoch + 1, **{
+            name: None if logs.get(key) is None else float(logs[key])
+            for name, key in keys.items()},
+            lr=self.lr, time_s=time.perf_counter() - self.start)
+        if not all(row[k] is not None and math.isfinite(row[k])
+                   for k in ("train_kl", "val_kl")):
+            self.diverged = (
+                f"epoch {epoch + 1}: loss is not finite ({row}); the last "
+                f"good checkpoint is kept in {self.run.checkpoints}")
+            self.model.stop_training = True
+            return
+        exit_point("trained", epoch + 1)
+        self.rows.append(row)
+        self.run.commit(self.variables, dict(
+            epoch=epoch + 1, rows=self.rows,
+            schedule=self.schedule.state()), self.record(self.rows))
+        self.log(f"epoch {epoch + 1}/{self.params['epochs']}: train KL "
+                 f"{row['train_kl']:.4f}, val KL {row['val_kl']:.4f}, lr "
+                 f"{row['lr']:.3g}, {row['time_s']:.0f} s")
 
 
 def train(targets_dir, out_dir, config=None, strategy=None, verbose=1,
           log=print):
     """Trains a SoundNet variant on stored targets; resumes if interrupted.
 
+    Keras' ``fit`` with ``initial_epoch`` (a resumed run continues the
+    example stream where it stopped), ``ReduceLROnPlateau`` on the
+    validation loss (``min_delta=0``; its state is in the checkpoint) and
+    ``TerminateOnNaN``; checkpoints and history through
+    :class:`soundnet_keras.runs.RunFolder` (atomic; a kill at any moment,
+    then the same call, gives the uninterrupted run's history and weights).
+
     Args:
-        targets_dir: a folder written by :func:`soundnet_keras.targets.write_targets`.
+        targets_dir: a folder written by
+            :func:`soundnet_keras.targets.write_targets`.
         out_dir: the run's folder: ``history.json``, ``history.csv``,
-            ``config.json``, ``checkpoint/`` and, at the end,
+            ``config.json``, ``checkpoint/``, ``run.lock`` and, at the end,
             ``<model>.weights.h5``.
         config: a :class:`DistillConfig`.
-        strategy: a ``tf.distribute`` strategy (default :func:`default_strategy`).
+        strategy: a ``tf.distribute`` strategy (default
+            :func:`default_strategy`).
         verbose: Keras' progress output per epoch (0, 1 or 2).
         log: a function taking progress messages (``None`` for silence).
 
     Returns:
         The list of per-epoch history rows.
+
+    Raises:
+        soundnet_keras.runs.ConfigError: for a config value of the wrong
+            type or out of range.
+        soundnet_keras.runs.RunError: when ``out_dir`` holds another config,
+            is in use by another process, or its checkpoint is damaged.
+        FloatingPointError: when the loss is not finite (the last good
+            checkpoint is kept).
     """
     config = config or DistillConfig()
+    check_config(dataclasses.asdict(config), CONFIG_SCHEMA, "DistillConfig")
     log = log or (lambda *_: None)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    config_path = out_dir / "config.json"
-    if config_path.exists():  # resuming: only `epochs` may change
-        saved = json.loads(config_path.read_text())
-        if {**saved, "epochs": config.epochs} != dataclasses.asdict(config):
-            raise ValueError(
-                f"{out_dir} holds a run with another config ({saved}); "
-                "use a new folder, or the same config to resume")
-    config_path.write_text(json.dumps(dataclasses.asdict(config), indent=2))
-    store = TargetStore(targets_dir)
+    with RunFolder(out_dir, HISTORY_FIELDS) as run:
+        _write_config(out_dir, config)
+        return _train(run, TargetStore(targets_dir), config, strategy,
+                      verbose, log)
+
+
+def _train(run, store, config, strategy, verbose, log):
     keras.utils.set_random_seed(config.seed)
     strategy = strategy or default_strategy()
     with strategy.scope():
@@ -257,55 +295,39 @@ def train(targets_dir, out_dir, config=None, strategy=None, verbose=1,
             load_into(student, path, layers=[
                 l.name for l in student.layers if l.name.startswith(
                     ("conv1", "conv2", "conv3", "conv4", "conv5"))])
-    checkpoint = _Checkpoint(out_dir / "checkpoint")
-    state = dict(epoch=0, lr=config.learning_rate, best=math.inf, wait=0)
-    rows = []
-    if checkpoint.exists:
-        with strategy.scope():
-            state = checkpoint.restore(student, optimizer)
-        rows = json.loads((out_dir / "history.json").read_text())["epochs"]
-        rows = rows[:state["epoch"]]
-        log(f"Resuming {out_dir} after epoch {state['epoch']}.")
+        optimizer.build(model.trainable_variables)
+        variables = named_variables(model=student, optimizer=optimizer)
+        state = run.restore(variables)
     run_provenance = provenance()
-    val = make_dataset(store, "val", config.batch_size, shuffle=False,
-                       repeat=False)
-    per_epoch = config.steps_per_epoch * config.batch_size
-    while state["epoch"] < config.epochs:
-        epoch = state["epoch"]
-        optimizer.learning_rate.assign(state["lr"])
-        start = time.perf_counter()
+
+    def record(rows):
+        return dict(config=dataclasses.asdict(config),
+                    provenance=run_provenance, epochs=rows)
+
+    rows = state["rows"] if state else []
+    if state:
+        run.write_history(record(rows))
+        log(f"Resuming {run.folder} after epoch {len(rows)}.")
+    if len(rows) < config.epochs:
+        per_epoch = config.steps_per_epoch * config.batch_size
         train_ds = make_dataset(store, "train", config.batch_size,
                                 seed=config.seed,
-                                start_example=epoch * per_epoch)
-        fit = model.fit(train_ds, steps_per_epoch=config.steps_per_epoch,
-                        epochs=1, shuffle=False, verbose=verbose).history
-        scores = model.evaluate(val, return_dict=True, verbose=0)
-        row = dict(epoch=epoch + 1, train_kl=fit["loss"][-1],
-                   val_kl=scores["loss"],
-                   train_objects_agreement=fit["objects_agreement"][-1],
-                   train_places_agreement=fit["places_agreement"][-1],
-                   val_objects_agreement=scores["objects_agreement"],
-                   val_places_agreement=scores["places_agreement"],
-                   lr=state["lr"], time_s=time.perf_counter() - start)
-        if not all(math.isfinite(row[k]) for k in ("train_kl", "val_kl")):
-            raise FloatingPointError(
-                f"epoch {epoch + 1}: loss is not finite ({row}); the last "
-                f"good checkpoint is kept in {checkpoint.folder}")
-        rows.append(row)
-        # lr x factor when the minimum validation loss has not improved for
-        # `lr_patience` epochs (Keras' ReduceLROnPlateau, min_delta 0).
-        if row["val_kl"] < state["best"]:
-            state["best"], state["wait"] = row["val_kl"], 0
-        else:
-            state["wait"] += 1
-            if state["wait"] >= config.lr_patience:
-                state["lr"] *= config.lr_factor
-                state["wait"] = 0
-        state["epoch"] = epoch + 1
-        checkpoint.save(student, optimizer, state)
-        _write_history(out_dir, config, rows, run_provenance)
-        log(f"epoch {epoch + 1}/{config.epochs}: train KL "
-            f"{row['train_kl']:.4f}, val KL {row['val_kl']:.4f}, lr "
-            f"{row['lr']:.3g}, {row['time_s']:.0f} s")
-    save_model_weights(student, out_dir / f"{config.model}.weights.h5")
+                                start_example=len(rows) * per_epoch)
+        val = make_dataset(store, "val", config.batch_size, shuffle=False,
+                           repeat=False)
+        schedule = _Plateau(state["schedule"] if state else None,
+                            monitor="val_loss", mode="min",
+                            factor=config.lr_factor,
+                            patience=config.lr_patience, min_delta=0.0,
+                            verbose=0)
+        commit = _Commit(run, variables, rows, schedule, record, log)
+        model.fit(train_ds, steps_per_epoch=config.steps_per_epoch,
+                  epochs=config.epochs, initial_epoch=len(rows),
+                  validation_data=val, shuffle=False, verbose=verbose,
+                  callbacks=[keras.callbacks.TerminateOnNaN(), schedule,
+                             commit])
+        if commit.diverged:
+            run.write_history(dict(record(rows), stopped=commit.diverged))
+            raise FloatingPointError(commit.diverged)
+    save_model_weights(student, run.folder / f"{config.model}.weights.h5")
     return rows

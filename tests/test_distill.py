@@ -173,6 +173,46 @@ def test_resume_is_exact(targets, tmp_path):
     assert csv[0].startswith("epoch,train_kl,val_kl") and len(csv) == 4
 
 
+DISTILL_SCRIPT = """
+import sys
+from soundnet_keras.training import DistillConfig, train
+train(sys.argv[1], sys.argv[2], DistillConfig(
+    epochs=2, steps_per_epoch=2, batch_size=3, lr_patience=1), verbose=0,
+    log=None)
+"""
+
+
+@pytest.fixture(scope="module")
+def distill_reference(targets, tmp_path_factory):
+    from test_runs import run_script
+    folder = tmp_path_factory.mktemp("distill") / "straight"
+    done = run_script(DISTILL_SCRIPT, [targets, folder])
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder
+
+
+def _points():
+    from test_runs import SLOW_POINTS
+    return SLOW_POINTS
+
+
+@pytest.mark.parametrize("point", _points())
+def test_killed_at_any_point_resumes_exactly(targets, distill_reference,
+                                             tmp_path, point):
+    from test_runs import assert_same_run, killed_then_resumed
+    folder = tmp_path / "run"
+    killed_then_resumed(DISTILL_SCRIPT, [targets, folder], folder, point)
+    assert_same_run(distill_reference, folder, "snf.weights.h5")
+
+
+def test_bad_config_values_are_named(targets, tmp_path):
+    with pytest.raises(ValueError, match="DistillConfig: learning_rate must"
+                       " be a number > 0. Received -1"):
+        train(targets, tmp_path, DistillConfig(learning_rate=-1), log=None)
+    with pytest.raises(ValueError, match="model must be one of 'snf'"):
+        train(targets, tmp_path, DistillConfig(model="vgg"), log=None)
+
+
 def test_lr_decays_on_plateau(targets, tmp_path):
     rows = _run(targets, tmp_path / "r", epochs=4)
     best, wait, lr = np.inf, 0, 1e-3

@@ -133,3 +133,67 @@ def test_histories_are_published_after_every_epoch(corpus, tmp_path):
                rows=["lowlevel"], base=TINY, log=log, progress=False)
     assert seen == [1]
     assert len(json.loads(copy.read_text())["epochs"]) == 2
+
+
+def test_published_evidence_is_never_overwritten(corpus, tmp_path):
+    runs, histories = tmp_path / "runs", tmp_path / "histories"
+    run_table4(corpus.root, 2, runs, histories, rows=["lowlevel"],
+               base=TINY, log=None, progress=False)
+    published = (histories / "lowlevel" / "history.json").read_text()
+    # a fresh 1-epoch run does not replace the 2-epoch history ...
+    lines = []
+    run_table4(corpus.root, 1, tmp_path / "fresh", histories,
+               rows=["lowlevel"], base=TINY, log=lines.append,
+               progress=False)
+    assert (histories / "lowlevel" / "history.json").read_text() == published
+    assert any("published history has 2 epochs, this run 1" in line
+               for line in lines)
+    # ... and a run with another config is refused before training
+    other = {**TINY, "opt": {"learning_rate": 0.5}}
+    with pytest.raises(ValueError, match="holds a history made with another "
+                       "config; it is not replaced"):
+        run_table4(corpus.root, 1, tmp_path / "other", histories,
+                   rows=["lowlevel"], base=other, log=None, progress=False)
+    assert not (tmp_path / "other").exists()
+    assert (histories / "lowlevel" / "history.json").read_text() == published
+
+
+def test_default_histories_stay_out_of_the_checkout(tmp_path):
+    from sed.experiments import COMMITTED_HISTORIES
+    before = (COMMITTED_HISTORIES / "table4.csv").read_bytes()
+    run = tmp_path / "runs" / "lowlevel"      # a row that diverged
+    run.mkdir(parents=True)
+    (run / "history.json").write_text(json.dumps(dict(
+        config={"training": {"epochs": 5}}, provenance={},
+        stopped="Training diverged", epochs=[])))
+    run_table4("no-corpus", 1, tmp_path / "runs", rows=["lowlevel"],
+               log=None)
+    assert (tmp_path / "runs" / "histories" / "table4.csv").is_file()
+    assert (COMMITTED_HISTORIES / "table4.csv").read_bytes() == before
+
+
+def test_sweep_runs_rows_seeds_and_variants(corpus, tmp_path):
+    from sed.experiments import SWEEP_COLUMNS, run_sweep, sweep_runs
+    configs = sweep_runs(["lowlevel"], [0, 1], ["paper", "tanh_clipped"],
+                         corpus.root, 1, tmp_path, TINY)
+    assert sorted(configs) == [f"lowlevel-{v}-seed{s}" for v in
+                               ("paper", "tanh_clipped") for s in (0, 1)]
+    tanh = configs["lowlevel-tanh_clipped-seed1"]
+    assert tanh["net"]["activation"] == "tanh" and \
+        tanh["opt"]["clipnorm"] == 1.0 and tanh["training"]["seed"] == 1
+    assert configs["lowlevel-paper-seed0"]["net"]["activation"] == "relu_g"
+    with pytest.raises(ValueError, match="Unknown recipe variant 'adam'"):
+        sweep_runs(["lowlevel"], [0], ["adam"], corpus.root, 1, tmp_path)
+    tiny = {**TINY, "training": {**TINY["training"], "jit_compile": False}}
+    table = run_sweep(corpus.root, 1, ["lowlevel"], [0, 1], ["paper"],
+                      tmp_path / "runs", tiny, jobs=2, log=None)
+    assert list(table.columns) == list(SWEEP_COLUMNS)
+    assert table["run"].tolist() == ["lowlevel-paper-seed0",
+                                     "lowlevel-paper-seed1"]
+    assert (table["epochs"] == 1).all() and (table["status"] ==
+                                             "finished").all()
+    assert (tmp_path / "runs" / "sweep.csv").is_file()
+    lines = []        # finished runs are not trained again
+    run_sweep(corpus.root, 1, ["lowlevel"], [0, 1], ["paper"],
+              tmp_path / "runs", tiny, jobs=2, log=lines.append)
+    assert "2 runs, 0 to train" in " ".join(lines)

@@ -119,3 +119,24 @@ def test_event_metric_errors():
         event_metrics(REF.drop(columns="filename"), REF, CLASSES)
     with pytest.raises(TypeError, match="DataFrame"):
         event_metrics(REF, REF.to_dict("records"), CLASSES)
+
+
+def test_token_errors_against_editdistance():
+    import editdistance
+    from sed.metrics import token_errors
+    rng = np.random.default_rng(0)
+    refs = [rng.integers(1, 5, rng.integers(0, 30)) for _ in range(40)]
+    hyps = [rng.integers(1, 5, rng.integers(0, 30)) for _ in range(40)]
+    counts = token_errors(refs, hyps)
+    for ref, hyp in zip(refs, hyps):   # each pair's S + D + I is minimal
+        one = token_errors([ref], [hyp])
+        assert one["substitutions"] + one["deletions"] + one["insertions"] \
+            == editdistance.eval(ref.tolist(), hyp.tolist())
+        # D - I is fixed by the lengths
+        assert one["deletions"] - one["insertions"] == len(ref) - len(hyp)
+    assert counts["ter"] == pytest.approx(token_error_rate(refs, hyps))
+    assert counts["decoded_tokens"] == sum(len(h) for h in hyps)
+    assert token_errors([[1, 2]], [[]])["deletions"] == 2
+    assert token_errors([[]], [[3]]) == dict(
+        substitutions=0, deletions=0, insertions=1, reference_tokens=0,
+        decoded_tokens=1, ter=None)

@@ -22,28 +22,35 @@ def test_public_name():
 def test_paper_structure():
     model = CTCRNN(input_dim=8)   # defaults: 17 classes, 400 units
     assert model.vocabulary_size == 35
-    for layer in (model.blstm.forward_layer, model.blstm.backward_layer):
-        cell = layer.cell
-        assert cell.units == 400
-        assert cell.activation is keras.activations.relu
-        assert cell.recurrent_activation is keras.activations.sigmoid
-        assert isinstance(cell.kernel_initializer,
-                          keras.initializers.GlorotUniform)
-        assert isinstance(cell.recurrent_initializer,
-                          keras.initializers.GlorotUniform)
-        assert cell.unit_forget_bias
-        bias = np.asarray(cell.bias)   # gates i, f, c, o
-        assert np.all(bias[400:800] == 1) and np.all(bias[:400] == 0) \
-            and np.all(bias[800:] == 0)
-        recurrent = np.asarray(cell.recurrent_kernel)
-        limit = np.sqrt(6 / (400 + 1600))   # Glorot over (400, 4 x 400)
-        assert np.abs(recurrent).max() <= limit
-        assert np.abs(recurrent).max() > 0.9 * limit   # not orthogonal
-        assert not layer.go_backwards if layer is model.blstm.forward_layer \
-            else layer.go_backwards
+    assert model.activation == "relu_g" and model.glorot == "fused"
+    layer = model.blstm
+    assert layer.units == 400 and layer.cell == "relu_g"
+    bias = np.asarray(layer.bias)   # (direction, gates i, f, g, o)
+    assert bias.shape == (2, 1600)
+    assert np.all(bias[:, 400:800] == 1) and np.all(bias[:, :400] == 0) \
+        and np.all(bias[:, 800:] == 0)
+    for weights, fan_in in ((layer.kernel, 8), (layer.recurrent_kernel,
+                                                400)):
+        weights = np.asarray(weights)
+        limit = np.sqrt(6 / (fan_in + 1600))   # Glorot over (fan_in, 4 x 400)
+        assert np.abs(weights).max() <= limit
+        assert np.abs(weights).max() > 0.9 * limit   # not orthogonal
+        assert abs(weights.std() - limit / np.sqrt(3)) < 0.05 * limit
     assert model.logits.units == 35
     lstm_params = 4 * 400 * (8 + 400 + 1)
     assert model.count_params() == 2 * lstm_params + 800 * 35 + 35
+
+
+def test_per_gate_glorot():
+    layer = CTCRNN(units=400, input_dim=8, glorot="per_gate").blstm
+    recurrent = np.asarray(layer.recurrent_kernel)
+    limit = np.sqrt(6 / (400 + 400))          # each gate's (400, 400) block
+    assert limit * 0.99 < np.abs(recurrent).max() <= limit
+    for gate in range(4):
+        block = recurrent[:, :, gate * 400:(gate + 1) * 400]
+        assert abs(block.std() - limit / np.sqrt(3)) < 0.05 * limit
+    with pytest.raises(ValueError, match="glorot must be one of"):
+        CTCRNN(units=4, input_dim=2, glorot="orthogonal")
 
 
 def test_output_shapes_and_softmax():
@@ -58,7 +65,7 @@ def test_output_shapes_and_softmax():
 
 def test_masked_frames_do_not_change_valid_outputs():
     """Both directions of a padded sequence see only its valid frames."""
-    model = CTCRNN(n_classes=2, units=5, input_dim=3)
+    model = CTCRNN(n_classes=2, units=5, input_dim=3, activation="tanh")
     rng = np.random.default_rng(1)
     short = rng.normal(size=(1, 6, 3)).astype("float32")
     padded = np.concatenate([short, 50 * np.ones((1, 4, 3), "float32")], 1)
@@ -151,7 +158,8 @@ def test_best_path_tokens():
 
 
 def test_bounded_relu_option(tmp_path):
-    model = CTCRNN(n_classes=1, units=4, input_dim=2, relu_max=0.5)
+    model = CTCRNN(n_classes=1, units=4, input_dim=2, activation="relu",
+                   relu_max=0.5)
     assert model.get_config()["relu_max"] == 0.5
     x = 100 * np.ones((1, 6, 2), "float32")
     hidden = np.asarray(model.blstm(x))
@@ -170,7 +178,7 @@ def test_detector_with_soundnet_features(tmp_path):
     """A run folder with SoundNet-8 conv5 features detects on new audio."""
     import soundfile
     from soundnet_keras.weights import resolve_weights
-    from sed.decode import load_detector, save_detector
+    from sed.detector import load_detector, save_detector
     from sed.features import Normaliser, make_extractor
     from sed.train import resolve_config
     try:
@@ -196,3 +204,15 @@ def test_detector_with_soundnet_features(tmp_path):
         detector.probabilities([values])[0],
         np.asarray(model.probabilities(values[None]))[0], rtol=1e-5,
         atol=1e-6)
+
+
+def test_damaged_detector_files_give_clear_errors(tmp_path):
+    from sed.detector import load_detector
+    (tmp_path / "detector.json").write_text('{"classes": ["a"]}')
+    with pytest.raises(ValueError, match="detector.json lacks feature_kind, "
+                       "feature_sha256, network, .*train the detector "
+                       "again"):
+        load_detector(tmp_path)
+    (tmp_path / "detector.json").write_text('{"classes": ')
+    with pytest.raises(ValueError, match="detector.json is not valid JSON"):
+        load_detector(tmp_path)

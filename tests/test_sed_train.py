@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from sed.ctc import ctc_loss
 from sed.model import CTCRNN
-from sed.train import (PAPER, Recording, TrainingDiverged, _update_schedule,
+from sed.train import (TANH_CLIPPED, Recording, TrainingDiverged, _schedule,
                        batch_order, chunk_recordings, feasible_chunks, fit,
                        frame_loss, load_config, make_batch, make_recording,
                        resolve_config)
@@ -142,14 +142,35 @@ def test_config_defaults_and_errors(tmp_path):
         cfg["training"]["chunk_frames"] == 500 and \
         cfg["training"]["tolerance"] == 10 and cfg["training"]["epochs"] == 200
     assert cfg["net"]["units"] == 400 and cfg["opt"]["learning_rate"] == 3.0
-    assert cfg["net"]["relu_max"] is None
-    # the documented deviations, and only those
-    differ = {(section, key): (PAPER[section][key], cfg[section][key])
-              for section in PAPER for key in PAPER[section]}
-    assert differ == {("net", "activation"): ("relu", "tanh"),
-                      ("opt", "clipnorm"): (None, 1.0)}
-    with pytest.raises(ValueError, match="Unknown config section 'optim'"):
+    assert cfg["net"]["relu_max"] is None and cfg["opt"]["clipnorm"] is None
+    assert cfg["net"]["activation"] == "relu_g"   # ReLU on the cell input
+    assert cfg["net"]["glorot"] == "fused"
+    with pytest.raises(ValueError, match="unknown config section 'optim'"):
         resolve_config({"optim": {}})
+    for bad, message in [
+            ({"net": {"units": "400"}}, r"net.units must be an integer >= 1"
+             r". Received '400' \(str\)"),
+            ({"opt": {"learning_rate": -1}}, "opt.learning_rate must be a "
+             "number > 0"),
+            ({"opt": {"momentum": 1.5}}, "opt.momentum must be a number >= "
+             "0 and <= 1"),
+            ({"net": {"activation": "gelu"}}, "net.activation must be one of "
+             "'tanh', 'relu', 'relu_g'"),
+            ({"training": {"jit_compile": "yes"}}, "training.jit_compile "
+             "must be true or false"),
+            ({"training": "fast"}, "section 'training' must be a mapping")]:
+        with pytest.raises(ValueError, match=message):
+            resolve_config(bad)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("net:\n  units: 8\n opt: [\n")
+    with pytest.raises(ValueError, match=r"broken.yaml: not valid YAML at "
+                       r"line 3, column 2"):
+        load_config(broken)
+    typed = tmp_path / "typed.yaml"
+    typed.write_text("training:\n  epochs: ten\n")
+    with pytest.raises(ValueError, match="typed.yaml: training.epochs must "
+                       "be an integer >= 0. Received 'ten'"):
+        load_config(typed)
     path = tmp_path / "c.yaml"
     path.write_text("opt:\n  learning_rate: 0.5\nfeats:\n  kind: lowlevel\n")
     cfg = load_config(path)
@@ -157,29 +178,32 @@ def test_config_defaults_and_errors(tmp_path):
         "lowlevel" and cfg["opt"]["momentum"] == 0.9
 
 
-@pytest.mark.parametrize("name", ["lowlevel", "soundnet8_conv5", "demo"])
+@pytest.mark.parametrize("name", ["paper", "lowlevel", "soundnet8_conv5",
+                                  "demo"])
 def test_example_configs(name):
     path = Path(__file__).parent.parent / "sed" / "configs" / f"{name}.yaml"
     cfg = load_config(path)
     assert cfg["training"]["corpus"] and cfg["training"]["out"]
-    if name != "demo":   # the recipe, in full
-        assert cfg == resolve_config({"feats": cfg["feats"], "training": {
+    variant = {"paper": {}, "demo": None}.get(name, TANH_CLIPPED)
+    if variant is not None:   # the recipe or its variant, in full
+        assert cfg == resolve_config({**variant, "feats": cfg["feats"],
+                                      "training": {
             "corpus": cfg["training"]["corpus"],
             "out": cfg["training"]["out"]}})
 
 
 def test_lr_decays_after_five_epochs_without_improvement():
     opt = {"lr_factor": 0.8, "lr_patience": 5}
-    state = dict(lr=3.0, best=None, wait=0)
+    optimizer = keras.optimizers.SGD(3.0)
+    schedule = _schedule(opt, optimizer)
     lrs = []
-    for ter in [0.9, 0.8, 0.8, 0.85, 0.8, 0.81, 0.8, 0.7, 0.7]:
-        lrs.append(state["lr"])
-        _update_schedule(state, ter, opt)
+    for epoch, ter in enumerate([0.9, 0.8, 0.8, 0.85, 0.8, 0.81, 0.8, 0.7,
+                                 0.7]):
+        lrs.append(float(optimizer.learning_rate))
+        schedule.on_epoch_end(epoch, {"val_ter": ter})
     # no strict improvement on 0.8 in epochs 3-7: epoch 8 runs at 3.0 x 0.8
     assert lrs == [3.0] * 7 + [pytest.approx(2.4)] * 2
-    assert state["best"] == 0.7 and state["wait"] == 1
-    _update_schedule(state, None, opt)     # no validation TER: no change
-    assert state["wait"] == 1
+    assert schedule.best == 0.7 and schedule.wait == 1
 
 
 @pytest.fixture(scope="module")
@@ -234,15 +258,15 @@ def test_non_finite_loss_stops_and_keeps_the_checkpoint(one_epoch, tmp_path):
     data = one_epoch["data"]
     run = tmp_path / "run"
     shutil.copytree(one_epoch["run"], run)
-    saved = (run / "checkpoint" / "model.weights.h5").read_bytes()
+    saved = (run / "checkpoint" / "ckpt-1.index").read_bytes()
     broken = [r._replace(features=r.features * np.nan) for r in data["train"]]
     two = {**TINY, "training": {**TINY["training"], "epochs": 2}}
     with pytest.raises(TrainingDiverged, match="epoch 2, step 1.*after "
                        "epoch 1 is kept"):
         fit(tiny_model(), {**data, "train": broken}, run, two, log=None)
-    assert json.loads((run / "checkpoint" / "state.json").read_text())[
+    assert json.loads((run / "checkpoint" / "latest.json").read_text())[
         "epoch"] == 1
-    assert (run / "checkpoint" / "model.weights.h5").read_bytes() == saved
+    assert (run / "checkpoint" / "ckpt-1.index").read_bytes() == saved
     history = json.loads((run / "history.json").read_text())
     assert len(history["epochs"]) == 1 and "diverged" in history["stopped"]
 
@@ -272,7 +296,7 @@ def test_cli_train_evaluate_detect(corpus, tmp_path, capsys):
     for name in ("config.yaml", "detector.json", "history.json",
                  "history.csv", "model.weights.h5",
                  "features/normaliser.npz", "features/lowlevel_pca.npz",
-                 "checkpoint/state.json"):
+                 "checkpoint/latest.json"):
         assert (run / name).is_file(), name
     assert len(json.loads((run / "history.json").read_text())["epochs"]) == 2
 
@@ -302,3 +326,32 @@ def test_cli_train_evaluate_detect(corpus, tmp_path, capsys):
     assert "missing.wav" in captured.err
     assert main(["evaluate", "--model", str(tmp_path), "--corpus",
                  str(corpus.root)]) == 2
+
+
+def test_resume_on_other_data_is_refused(corpus, tmp_path):
+    """Resuming with another corpus replaces nothing in the run folder."""
+    import shutil
+    from soundnet_keras.runs import RunError
+    from sed.train import train
+    config = {"net": {"units": 4}, "feats": {"kind": "lowlevel"},
+              "training": {"corpus": str(corpus.root), "out": str(
+                  tmp_path / "run"), "epochs": 1, "chunk_frames": 100,
+                  "jit_compile": False, "progress": False}}
+    train(config, log=None)
+    other = tmp_path / "other"
+    shutil.copytree(corpus.root, other, ignore=shutil.ignore_patterns(
+        "features"))
+    test_tsv = other / "test.tsv"
+    lines = test_tsv.read_text().splitlines()
+    lines = lines[:1] + lines[2:]          # one event fewer in the test split
+    test_tsv.write_text("\n".join(lines) + "\n")
+    def files():
+        return {p: p.read_bytes() for p in (tmp_path / "run").rglob("*")
+                if p.is_file() and p.name != "run.lock"}
+
+    before = files()
+    again = {**config, "training": {**config["training"], "epochs": 2,
+                                    "corpus": str(other)}}
+    with pytest.raises(RunError, match="holds a run trained on other data"):
+        train(again, log=None)
+    assert files() == before
