@@ -179,7 +179,7 @@ offsets needs.
 """),
     md("""
 **What is run here.** A 10 s recording that changes from one real sound to another
-at 4.5 s (`sed.data.transition_recording`, from the stand-in corpus's material;
+at 4.5 s (`sed.corpora.transition_recording`, from the stand-in corpus's material;
 built-in synthetic sounds where its Debian packages are missing), through the
 committed distilled SN-F and SN-R (GRU) weights (`snf_standin`, `snr_standin`:
 small-scale runs, see Figure 1). Rows are units, columns are 10 Hz frames; each
@@ -188,11 +188,11 @@ deviations), so that changes over time stand out; the dashed line marks 4.5 s.
 """),
     code(SETUP),
     code("""
-from sed.data import standin_available, transition_recording
+from sed.corpora import standin_available, transition_recording
 from soundnet_keras import plots
 
 if standin_available():
-    before, after = "music", "jackhammer"
+    before, after = "music", "tools"
 else:
     print("The stand-in packages are missing: using synthetic sounds.")
     before, after = "harmonic_buzz", "white_noise"
@@ -224,8 +224,8 @@ connected ones, as the paper saw. Our students were distilled at a small scale
 (Figure 1), so expect a weaker picture than the paper's.
 """),
     code("""
-pairs = ([("music", "jackhammer"), ("wind", "train"), ("crowd", "music"),
-          ("helicopter", "bird")] if standin_available() else
+pairs = ([("music", "tools"), ("wind", "vehicle"), ("crowd", "music"),
+          ("rain", "bird")] if standin_available() else
          [("harmonic_buzz", "white_noise"), ("low_tone", "rumble")])
 rows = {}
 for first, second in pairs:

@@ -229,9 +229,14 @@ class BackgroundRenderer:
         return ((out + noise) * level).astype(np.float32), pieces
 
 
+def _minutes(clips, package):
+    return sum(c.seconds for c in clips if c.package == package) / 60
+
+
 def material_table(pools, events, provenance):
     """Per class and split: events, distinct clips and source files,
-    distinct minutes, reuse factor, packages (``material.csv``)."""
+    distinct minutes, reuse factor, packages and the minutes each gives
+    (``material.csv``)."""
     rows = []
     for label, by_split in pools.items():
         for split in SPLITS:
@@ -252,8 +257,9 @@ def material_table(pools, events, provenance):
                 "minutes": round(seconds / 60, 2),
                 "reuse": round(annotated / seconds, 1) if seconds else None,
                 "packages": len({c.package for c in clips}),
-                "package_names": " ".join(sorted({c.package
-                                                  for c in clips}))})
+                "minutes_by_package": " ".join(
+                    f"{p}:{_minutes(clips, p):.2f}"
+                    for p in sorted({c.package for c in clips}))})
     return pd.DataFrame(rows)
 
 
@@ -414,13 +420,14 @@ def shared_sources(sources):
     return out
 
 
-def transition_recording(before="music", after="hammering", at=4.5,
+def transition_recording(before="music", after="tools", at=4.5,
                          seconds=10.0, split="val", seed=0):
     """A recording that changes from one sound to another at ``at`` seconds.
 
-    The sounds are real stand-in material (the longest clip of a class's
-    ``split`` share, as :func:`make_standin_corpus` splits it; tiled where
-    short; its packages are fetched if needed) or, for a label of
+    The sounds are real stand-in material (the longest clip of the
+    ``split`` share of a class's material in its first fetched package,
+    split as :func:`make_standin_corpus` splits it; tiled where short; the
+    package is fetched if none is) or, for a label of
     :data:`sed.corpora.default.DEFAULT_CLASSES`, the built-in synthetic
     sounds. Each part is normalised to the same RMS and faded in and out over
     5 ms. Figure 3 of the paper shows network activations on such a
@@ -447,7 +454,10 @@ def transition_recording(before="music", after="hammering", at=4.5,
         if label in DEFAULT_CLASSES:
             x = synthesise(label, n, rng)
         elif label in specs:
-            clips = collect_material(list(specs[label].patterns),
+            fetched = [p for p in specs[label].patterns
+                       if debian.is_fetched(p)]
+            clips = collect_material(fetched[:1] or
+                                     list(specs[label].patterns)[:1],
                                      labels={label})[label]
             pool = split_material(clips, label)[split]
             clip = max(pool, key=lambda c: c.seconds).audio
