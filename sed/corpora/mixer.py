@@ -11,8 +11,9 @@ Example:
     >>> x = np.concatenate([np.zeros(800), np.ones(1600), np.zeros(400)])
     >>> energy_span(x, 16000)
     (800, 2400)
-    >>> split_3_1_1([3.0, 1.0, 1.0], np.random.default_rng(0))
-    ['train', 'val', 'test']
+    >>> names = split_3_1_1(np.ones(100), np.random.default_rng(0))
+    >>> [names.count(s) for s in SPLITS]
+    [60, 20, 20]
 """
 
 import json
