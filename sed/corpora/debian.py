@@ -223,6 +223,27 @@ def content_key(data):
     return hashlib.md5(data).hexdigest()
 
 
+def unseen(source, seen):
+    """Whether a file's bytes are new (their md5 not in the set ``seen``,
+    to which they are added)."""
+    key = content_key(source.read_bytes())
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
+def read_cropped(source, sample_rate, crop_db=-60.0):
+    """A file's samples at ``sample_rate``, cropped to its 10 ms frames
+    within ``crop_db`` of its loudest (digital silence off), and the first
+    sample kept."""
+    from .mixer import energy_span
+    x = source.read(sample_rate)
+    start, stop = energy_span(x, sample_rate, crop_db)
+    return x[start:stop], start
+
+
 __all__ = ["SourceFile", "cache_dir", "content_key", "is_fetched", "list_audio",
+           "read_cropped", "unseen",
            "member_path", "opensfx_licence", "package_root",
            "package_version", "read_opensfx"]

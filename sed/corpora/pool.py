@@ -33,7 +33,6 @@ from soundnet_keras.audio import read_waveform
 
 from . import debian
 from .layout import write_json
-from .mixer import energy_span
 from .sources import POOL, classify, licence
 
 POOL_RATE = 22050
@@ -85,22 +84,18 @@ def make_pool(path, sources=None, cache=None, overwrite=False,
         name = re.sub(r"[/!#]", "__", source.source_path)
         rel = f"audio/{source.package}/{Path(name).with_suffix('.wav')}"
         out = root / rel
+        if not debian.unseen(source, seen):
+            continue
         if out.is_file() and not overwrite:
             info = soundfile.info(str(out))
             seconds = info.frames / info.samplerate
         else:
-            data = source.read_bytes()
-            key = debian.content_key(data)
-            if key in seen:
-                continue
-            seen.add(key)
-            x = source.read(POOL_RATE)
-            a, b = energy_span(x, POOL_RATE, -60.0)
-            if b - a < POOL_RATE:
+            x, _ = debian.read_cropped(source, POOL_RATE)
+            if len(x) < POOL_RATE:
                 continue
             out.parent.mkdir(parents=True, exist_ok=True)
-            soundfile.write(str(out), x[a:b], POOL_RATE, subtype="PCM_16")
-            seconds = (b - a) / POOL_RATE
+            soundfile.write(str(out), x, POOL_RATE, subtype="PCM_16")
+            seconds = len(x) / POOL_RATE
         rows.append((rel, kind, source.package, source.source_path,
                      licence(source), round(seconds, 3),
                      _split_of(source.package, source.source_path)))

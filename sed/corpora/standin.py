@@ -96,14 +96,9 @@ def collect_material(packages, labels=None, cache=None, progress=False):
         files = tqdm(files, desc="reading sources", unit="file")
     seen, out = set(), {}
     for label, source in files:
-        data = source.read_bytes()
-        key = debian.content_key(data)
-        if key in seen:
+        if not debian.unseen(source, seen):
             continue
-        seen.add(key)
-        x = source.read(SAMPLE_RATE)
-        start, stop = energy_span(x, SAMPLE_RATE, CROP_DB)
-        x = x[start:stop]
+        x, start = debian.read_cropped(source, SAMPLE_RATE, CROP_DB)
         if len(x) < MIN_EVENT_S * SAMPLE_RATE:
             continue
         group = _group_of(source)
