@@ -390,7 +390,7 @@ def test_classes_and_exclusions():
 
 @needs_small_tier
 def test_pool_layout_and_loader(tmp_path):
-    sources = {"sonic-pi-samples": ("music", r"loop_(amen|breakbeat)\.")}
+    sources = [("sonic-pi-samples", "music", r"loop_(amen|breakbeat)\.")]
     pool = D.make_pool(tmp_path / "pool", sources=sources, progress=False,
                        max_files=2)
     assert len(pool) == 2 and pool.sample_rate == 22050
@@ -409,7 +409,7 @@ def test_pool_layout_and_loader(tmp_path):
     assert len(same) == (pool.manifest["split"] == "train").sum()
     with pytest.raises(ValueError, match="stand-in corpus material"):
         D.make_pool(tmp_path / "bad", progress=False,
-                    sources={"scratch": ("ambience", r"Animal/Owl")})
+                    sources=[("scratch", "ambience", r"Animal/Owl")])
     with pytest.raises(FileNotFoundError, match="sed-ctc corpus pool"):
         D.load_pool(tmp_path / "nothing")
 

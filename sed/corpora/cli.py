@@ -36,7 +36,7 @@ def add_parser(commands):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true")
     p = sub.add_parser("pool", help="the distillation pool (unlabelled real "
-                       "audio, ~12 h)")
+                       "audio, ~11 h)")
     p.add_argument("--out", required=True)
     p.add_argument("--overwrite", action="store_true",
                    help="rewrite files already there (default: resume)")
@@ -69,7 +69,8 @@ def run(args):
         from .debian import cache_dir, package_root
         from .sources import POOL
         from .standin import TIERS
-        packages = list(POOL) if args.tier == "pool" else TIERS[args.tier]
+        packages = list(dict.fromkeys(p for p, _, _ in POOL)) \
+            if args.tier == "pool" else TIERS[args.tier]
         for package in packages:
             package_root(package)
         print(f"{len(packages)} packages in {cache_dir()}")

@@ -51,8 +51,8 @@ def make_pool(path, sources=None, cache=None, overwrite=False,
 
     Args:
         path: the output folder.
-        sources: package -> ``(kind, regular expression)``; default
-            :data:`sed.corpora.sources.POOL` (about 12 h).
+        sources: ``(package, kind, regular expression)`` triples; default
+            :data:`sed.corpora.sources.POOL` (about 11 h).
         cache: the package cache (:mod:`sed.corpora.debian`).
         overwrite: rebuild files already there (otherwise kept: resumable).
         progress: show a progress bar.
@@ -68,7 +68,7 @@ def make_pool(path, sources=None, cache=None, overwrite=False,
     (root / "audio").mkdir(parents=True, exist_ok=True)
     sources = POOL if sources is None else sources
     files = []
-    for package, (kind, pattern) in sources.items():
+    for package, kind, pattern in sources:
         found = [f for f in debian.list_audio(package, cache)
                  if re.search(pattern, f.source_path, re.IGNORECASE)]
         files += [(kind, f) for f in found[:max_files]]
@@ -109,8 +109,9 @@ def make_pool(path, sources=None, cache=None, overwrite=False,
         "hours": {f"{k}/{s}": round(float(v), 3)
                   for (k, s), v in hours.items()},
         "files": len(manifest),
-        "packages": {p: debian.package_version(p, cache) for p in sources},
-        "sources": {p: list(v) for p, v in sources.items()}})
+        "packages": {p: debian.package_version(p, cache)
+                     for p, _, _ in sources},
+        "sources": [list(source) for source in sources]})
     return load_pool(root)
 
 

@@ -225,15 +225,18 @@ BACKGROUND = {
 }
 
 #: Unlabelled audio of the distillation pool (:mod:`sed.corpora.pool`):
-#: package -> (kind, pattern); none of it is detection corpus material.
-POOL = {
-    "ufoai-music": ("music", r"0music\.pk3!"),
-    "0ad-data": ("music", _0AD + r"music/"),
-    "widelands-data": ("music", r"widelands/data/music/"),
-    "klettres-data": ("speech", r"klettres/"),
-    "tuxpaint-stamps-default": ("speech", r"tuxpaint/stamps/.*_desc_"),
-    "redeclipse-data": ("ambience", _RE + r"ambience/forest"),
-}
+#: ``(package, kind, pattern)``; none of it is detection corpus material.
+POOL = [
+    ("ufoai-music", "music", r"0music\.pk3!"),
+    ("0ad-data", "music", _0AD + r"music/"),
+    ("widelands-data", "music", r"widelands/data/music/"),
+    ("klettres-data", "speech", r"klettres/"),
+    ("tuxpaint-stamps-default", "speech", r"tuxpaint/stamps/.*_desc_"),
+    ("redeclipse-data", "ambience", _RE + r"ambience/forest"),
+    ("0ad-data", "ambience", _0AD + r"ambient/dayscape/"),
+    ("megaglest-data", "ambience", _MG + r"tilesets/[^/]+/sounds/(day|"
+     r"sunny_day)\."),
+]
 
 #: Synthetic or unusable material, never used.
 EXCLUDE = re.compile(r"(elec_|laser|magic|beep|/ui/|/interface/|silence/|"
@@ -248,8 +251,6 @@ FULL_PACKAGES = SMALL_PACKAGES + [
     "wesnoth-1.16-data", "megaglest-data", "widelands-data",
     "ktuberling-data", "supertuxkart-data", "redeclipse-data", "0ad-data",
     "tuxpaint-stamps-default"]
-
-POOL_PACKAGES = ["ufoai-music", "klettres-data"]
 
 #: Licence of each package's material (Debian copyright files, summarised;
 #: each file's own licence is in the package's copyright file).
@@ -301,5 +302,5 @@ def licence(source):
 
 
 __all__ = ["BACKGROUND", "EXCLUDE", "FULL_PACKAGES", "LICENCES", "POOL",
-           "POOL_PACKAGES", "SMALL_PACKAGES", "STANDIN_CLASSES",
+           "SMALL_PACKAGES", "STANDIN_CLASSES",
            "StandinClass", "classify", "licence"]
