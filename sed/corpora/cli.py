@@ -22,7 +22,7 @@ def add_parser(commands):
     sub = corpus.add_subparsers(dest="corpus_command", required=True)
     p = sub.add_parser("standin", help="the stand-in corpus from real "
                        "recordings in Debian packages (fetched into the "
-                       "cache: ~4.3 GB for the full tier)")
+                       "cache: ~3.9 GB for the full tier)")
     p.add_argument("--out", required=True)
     p.add_argument("--hours", type=float, default=9.6)
     p.add_argument("--seed", type=int, default=0)

@@ -9,8 +9,8 @@ sounds, beeps, lasers, magic). Files with identical content are kept once.
 Licences come from each package's Debian copyright file
 (:data:`LICENCES`); OpenSFX samples carry their own.
 
-Material tiers: :data:`FULL_PACKAGES` (the corpus; about 4.2 GB of
-``.deb``) and :data:`SMALL_PACKAGES` (about 95 MB: the tests and CI build
+Material tiers: :data:`FULL_PACKAGES` (the corpus; about 3.9 GB of
+``.deb``) and :data:`SMALL_PACKAGES` (92 MB: the tests and CI build
 small corpora from them through the same code; classes without material
 there are left out and listed in ``metadata.json``).
 

@@ -267,7 +267,7 @@ def make_standin_corpus(path, hours=9.6, seed=0, n_recordings=None, *,
     The paper's shape: by default 464 recordings, 9.6 h, 17 event classes
     (:data:`sed.corpora.sources.STANDIN_CLASSES`), 16 kHz mono 16-bit WAV,
     split 3:1:1 by duration. The packages of ``tier`` are fetched into the
-    cache (``apt-get download``; the full tier is about 4.2 GB) and their
+    cache (``apt-get download``; the full tier is about 3.9 GB) and their
     material prepared as the module docstring says.
 
     How scenes are mixed:
