@@ -419,3 +419,13 @@ def test_makefile_fetches_the_small_tier():
     assert "corpus fetch --tier $(1)" in makefile
     target = makefile.split("\nstandin-packages:", 1)[1].split("\n\n")[0]
     assert "$(call FETCH,small)" in target
+
+
+def test_fetch_names_the_package_and_the_remedy(tmp_path):
+    from sed.corpora import debian
+    if shutil.which("apt-get") is None:
+        pytest.skip("no apt-get")
+    with pytest.raises(RuntimeError, match=r"'no-such-package-x1'.*"
+                                           r"apt-get update"):
+        debian.package_root("no-such-package-x1", cache=tmp_path)
+    assert not debian.is_fetched("no-such-package-x1", cache=tmp_path)
