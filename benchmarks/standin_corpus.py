@@ -132,7 +132,8 @@ def main(argv=None):
                     f"{v['hours']:.2f} h, {v['events']} events |\n"
                     for s, v in splits.items())
           + f"| time with >= 1 / >= 2 events active | "
-          f"{meta['polyphony']['ge1']:.1%} / {meta['polyphony']['ge2']:.1%} |\n"
+          f"{meta['polyphony']['ge1']:.1%} / "
+          f"{meta['polyphony']['ge2']:.1%} |\n"
           f"| build (wall / CPU) | {build_s:.0f} s / {build_cpu_s:.0f} s |\n"
           f"| load + validate | {load_s:.2f} s |\n"
           f"| disk | {size / 2**20:.0f} MiB |\n")

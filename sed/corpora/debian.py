@@ -243,7 +243,8 @@ def read_cropped(source, sample_rate, crop_db=-60.0):
     return x[start:stop], start
 
 
-__all__ = ["SourceFile", "cache_dir", "content_key", "is_fetched", "list_audio",
+__all__ = ["SourceFile", "cache_dir", "content_key", "is_fetched",
+           "list_audio",
            "read_cropped", "unseen",
            "member_path", "opensfx_licence", "package_root",
            "package_version", "read_opensfx"]

@@ -24,8 +24,8 @@ import scipy.signal
 import soundfile
 
 from ..events import COLUMNS, empty_events, merge_overlaps, write_tsv
-from .layout import SAMPLE_RATE, SPLIT_RATIO, SPLITS, class_summary, \
-    polyphony_shares, write_json
+from .layout import SAMPLE_RATE, SPLIT_RATIO, SPLITS, polyphony_shares, \
+    write_json
 
 MS = 1000           # the time grid of placements: 1 ms
 #: An event's annotated span: the 10 ms frames within this many dB of its
@@ -326,6 +326,6 @@ def finish(root, kind, classes, seed, durations, splits, events, sources,
 
 
 __all__ = ["Event", "MS", "SOURCE_COLUMNS", "SPAN_DB", "build",
-           "class_summary", "energy_span", "event_level", "fade", "finish",
+           "energy_span", "event_level", "fade", "finish",
            "mix", "pink_noise", "place_events", "recording_lengths", "rms",
            "split_3_1_1"]

@@ -62,7 +62,8 @@ STANDIN_CLASSES = [
     StandinClass("speech", "one to three spoken prompts, words or names "
                  "(English telephony prompts; object names in ~27 "
                  "languages)",
-                 {"asterisk-core-sounds-en-wav": r"en_US_f_Allison/(?!silence)",
+                 {"asterisk-core-sounds-en-wav":
+                  r"en_US_f_Allison/(?!silence)",
                   "ktuberling-data": r"ktuberling/sounds/"},
                  (1.0, 8.0), gaps=(0.15, 0.6)),
     StandinClass("music", "excerpts of music tracks",
@@ -191,7 +192,8 @@ STANDIN_CLASSES = [
                   r"stickfighter|cudgel_lady|swordman|swordman_berserk|"
                   r"spearman_berserk|fakir)/sounds/[a-z_]*_die)",
                   "redeclipse-data": _RE + r"player/(death|pain)",
-                  "scratch": _SC + r"Human/(BabyCry|Cough|Laugh|Scream|Sneeze)",
+                  "scratch": _SC + r"Human/(BabyCry|Cough|Laugh|Scream|"
+                  r"Sneeze)",
                   "supertuxkart-data": _STK + r"sfx/(WilhelmScream|ugh)",
                   "wesnoth-1.16-data": _WN + r"((dwarf|elf|human|"
                   r"human-female|human-old)-(die|hit)|dwarf-laugh|groan|ugg|"
