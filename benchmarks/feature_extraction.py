@@ -9,7 +9,7 @@ the cache's size on disk. Fitted kinds run once per ``--workers`` count
 
 Run: ``python benchmarks/feature_extraction.py [CORPUS_DIR]``. Without a
 corpus directory it builds the default corpus
-(``sed.data.make_default_corpus``, ``--minutes``) in a temporary folder. Writes
+(``sed.corpora.make_default_corpus``, ``--minutes``) in a temporary folder. Writes
 ``benchmarks/results/feature_extraction.json`` (with provenance) and prints a
 Markdown table.
 """
@@ -37,10 +37,10 @@ OUT = Path(__file__).parent / "results" / "feature_extraction.json"
 
 
 def _corpus(args, workdir):
-    from sed.data import load_corpus
+    from sed.corpora import load_corpus
     if args.corpus:
         return load_corpus(args.corpus), dict(path=str(args.corpus)), None
-    from sed.data import make_default_corpus
+    from sed.corpora import make_default_corpus
     root = Path(workdir) / "corpus"
     start = time.perf_counter()
     make_default_corpus(root, minutes=args.minutes, seed=0)

@@ -48,7 +48,7 @@ Findings (measured with the ReLU on the cell input and output, i.e.
 * tanh, bounded and with bounded derivatives, trains at lr 3.0 on conv5
   features with the paper's optimiser unchanged (gradient norms of order
   1; val TER 0.57 after 30 epochs of the 1-hour default corpus,
-  ``python -m sed.data default --minutes 60``). On the
+  ``sed-ctc corpus default --minutes 60``). On the
   low-level features tanh at lr 3.0 still diverges in the third epoch
   (gradient norms up to 1e3, then NaN), hence the clipping; with it both
   features train (clipping acts in the first epochs, where gradient norms

@@ -179,7 +179,7 @@ offsets needs.
 """),
     md("""
 **What is run here.** A 10 s recording that changes from one real sound to another
-at 4.5 s (`sed.data.transition_recording`, from the stand-in corpus's material;
+at 4.5 s (`sed.corpora.transition_recording`, from the stand-in corpus's material;
 built-in synthetic sounds where its Debian packages are missing), through the
 committed distilled SN-F and SN-R (GRU) weights (`snf_standin`, `snr_standin`:
 small-scale runs, see Figure 1). Rows are units, columns are 10 Hz frames; each
@@ -188,11 +188,11 @@ deviations), so that changes over time stand out; the dashed line marks 4.5 s.
 """),
     code(SETUP),
     code("""
-from sed.data import standin_available, transition_recording
+from sed.corpora import standin_available, transition_recording
 from soundnet_keras import plots
 
 if standin_available():
-    before, after = "music", "jackhammer"
+    before, after = "music", "tools"
 else:
     print("The stand-in packages are missing: using synthetic sounds.")
     before, after = "harmonic_buzz", "white_noise"
@@ -224,8 +224,8 @@ connected ones, as the paper saw. Our students were distilled at a small scale
 (Figure 1), so expect a weaker picture than the paper's.
 """),
     code("""
-pairs = ([("music", "jackhammer"), ("wind", "train"), ("crowd", "music"),
-          ("helicopter", "bird")] if standin_available() else
+pairs = ([("music", "tools"), ("wind", "vehicle"), ("crowd", "music"),
+          ("rain", "bird")] if standin_available() else
          [("harmonic_buzz", "white_noise"), ("low_tone", "rumble")])
 rows = {}
 for first, second in pairs:
@@ -333,17 +333,18 @@ WORK = Path(tempfile.mkdtemp(prefix="soundnet_course_"))"""),
 
 A corpus is a folder of recordings with annotations: for each recording, the
 events it contains, each with an onset, an offset and a label. With the Debian
-packages of the project's stand-in corpus installed (`make standin-packages`),
+packages of the stand-in corpus's small tier fetched (`make standin-packages`),
 the recordings below are mixtures of real recordings (sound effects, speech,
 music, a keyboard, bells; 17 event types, up to three at once, over noise);
 without them, the built-in corpus of 17 synthetic sounds. Either is built in
 seconds and split into training, validation and test recordings.
 """),
     code("""
-from sed.data import make_default_corpus, make_standin_corpus, standin_available
+from sed.corpora import make_default_corpus, make_standin_corpus, standin_available
 
-if standin_available():
-    corpus = make_standin_corpus(WORK / "corpus", hours=0.5, progress=False)
+if standin_available("small"):
+    corpus = make_standin_corpus(WORK / "corpus", hours=0.5, tier="small",
+                                 progress=False)
     print("The stand-in corpus: mixtures of real recordings.")
 else:
     corpus = make_default_corpus(WORK / "corpus", minutes=30)

@@ -1,4 +1,4 @@
-"""Command line: ``sed-ctc {train, evaluate, detect, experiments, plot}`` (or ``python -m sed``; not ``sed``,
+"""Command line: ``sed-ctc {train, evaluate, detect, experiments, plot, corpus}`` (or ``python -m sed``; not ``sed``,
 which would shadow GNU sed in an activated environment).
 
 ::
@@ -9,6 +9,7 @@ which would shadow GNU sed in an activated environment).
     sed-ctc experiments table4 --corpus DIR --epochs N [--rows ROW...] [--publish]
     sed-ctc experiments sweep --corpus DIR --epochs N --rows ROW... --seeds 0 1 --variants paper tanh_clipped
     sed-ctc plot RUN_DIR... --out FILE.png
+    sed-ctc corpus {standin,default,pool,summary} ...   (sed.corpora.cli)
 
 ``python -m sed`` is the same program. Each command calls a public function:
 :func:`sed.train.train`, :func:`sed.decode.evaluate_detector`,
@@ -72,7 +73,7 @@ def _fmt(value):
 def _evaluate(args):
     _need(args.model, args.corpus)
     import pandas as pd
-    from .data import load_corpus
+    from .corpora import load_corpus
     from .decode import evaluate_detector
     from .detector import load_detector
     detector = load_detector(args.model)
@@ -267,6 +268,9 @@ def parser():
                    help="run folders or history.json files")
     p.add_argument("--out", required=True, help="image file (.png, .pdf)")
     p.set_defaults(run=_plot)
+
+    from .corpora.cli import add_parser
+    add_parser(commands)
     return top
 
 

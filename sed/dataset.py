@@ -246,7 +246,7 @@ def prepare_features(config, progress=True):
         ``(corpus, extractor, normaliser, data)`` with ``data`` a dict split
         -> list of :class:`Recording` (normalised with training statistics).
     """
-    from .data import load_corpus
+    from .corpora import load_corpus
     from .features import (FeatureCache, features_for, make_extractor,
                            normaliser_for)
     cfg = resolve_config(config)

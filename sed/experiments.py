@@ -169,7 +169,7 @@ def run_table4(corpus, epochs, runs="runs/table4", histories=None,
     """Trains the CTC-RNN on every row of Table 4 (or ``rows``); resumable.
 
     Args:
-        corpus: the corpus folder (:func:`sed.data.load_corpus`).
+        corpus: the corpus folder (:func:`sed.corpora.load_corpus`).
         epochs: epochs per row.
         runs: the folder of the run folders (checkpoints and weights).
         histories: where each row's history, config and provenance, and

@@ -119,6 +119,32 @@ def _check_file_audio(path, data, info):
             "peak, or export it normalised, if that is not meant")
 
 
+def read_waveform(source, sample_rate, name=None, check=False):
+    """The audio policy of the project: first channel, soxr-resampled.
+
+    Reads ``source`` (a path or a file-like object) with soundfile, keeps
+    the first channel (as the original SoundNet does) and resamples it to
+    ``sample_rate`` with :func:`resample`. The corpora (:mod:`sed.corpora`)
+    read their source recordings with it too; :func:`load_audio` with
+    ``check=True`` (warnings for a truncated WAV, a silent first channel,
+    samples outside [-1, 1]).
+
+    Returns:
+        A 1-D float32 array in [-1, 1].
+
+    Raises:
+        ValueError: the file cannot be decoded (naming ``name``).
+    """
+    try:
+        data, rate = soundfile.read(source, dtype="float32", always_2d=True)
+        if check:
+            _check_file_audio(source, data, soundfile.info(source))
+    except Exception as err:  # soundfile raises several types
+        raise ValueError(f"{name or source}: cannot read audio ({err}); "
+                         "wav, flac, ogg and mp3 are read") from None
+    return resample(data[:, 0], rate, sample_rate)
+
+
 def load_audio(path, sample_rate=22050, layer=None, pad=False,
                model="soundnet8"):
     """Reads an audio file as a float32 waveform in [-1, 1] at ``sample_rate``.
@@ -151,14 +177,6 @@ def load_audio(path, sample_rate=22050, layer=None, pad=False,
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"No such audio file: {path}")
-    try:
-        info = soundfile.info(str(path))
-        data, rate = soundfile.read(str(path), dtype="float32",
-                                    always_2d=True)
-    except Exception as err:  # soundfile raises several types
-        raise ValueError(f"{path}: cannot read audio ({err}); wav, flac, "
-                         "ogg and mp3 are read") from None
-    _check_file_audio(path, data, info)
-    waveform = resample(data[:, 0], rate, sample_rate)
+    waveform = read_waveform(str(path), sample_rate, check=True)
     return check_waveform(waveform, sample_rate, model=model, layer=layer,
                           pad=pad, source=str(path))

@@ -39,7 +39,7 @@ def test_row_config_sets_kind_corpus_epochs_and_folder(tmp_path):
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    from sed.data import make_default_corpus
+    from sed.corpora import make_default_corpus
     return make_default_corpus(tmp_path_factory.mktemp("corpus"), minutes=1,
                                seed=0)
 

@@ -40,7 +40,7 @@ def _synthesise(seconds, events, seed):
 
 @dataclass
 class FakeCorpus:
-    """The duck-typed corpus interface of ``sed.data.Corpus``."""
+    """The duck-typed corpus interface of ``sed.corpora.Corpus``."""
 
     root: Path
     classes: list = field(default_factory=lambda: list(CLASSES))
@@ -545,7 +545,7 @@ def test_soundnet8_released_conv5_at_10_77_hz(shared_corpus):
 # With the project's own default corpus.
 
 def test_load_aligned_on_the_default_corpus(tmp_path):
-    data = pytest.importorskip("sed.data")
+    data = pytest.importorskip("sed.corpora")
     from sed.tokens import events_to_tokens
     corpus = data.make_default_corpus(tmp_path / "corpus", minutes=1, seed=0)
     weights = _weights_file(tmp_path / "random.weights.h5", 3)

@@ -45,7 +45,7 @@ def features_for(corpus_or_paths, kind="soundnet8:conv5", cache_dir=None, *,
     calls read the cache, and an interrupted call resumes where it stopped.
 
     Args:
-        corpus_or_paths: a corpus (:func:`sed.data.load_corpus`) or a list of
+        corpus_or_paths: a corpus (:func:`sed.corpora.load_corpus`) or a list of
             audio paths.
         kind: a feature kind, e.g. ``"lowlevel"`` or ``"soundnet8:conv5"``.
         cache_dir: the cache folder. Default: ``<corpus root>/features`` for
@@ -254,7 +254,7 @@ def load_aligned(corpus, kind="soundnet8:conv5", split="train",
     and applied to every split.
 
     Args:
-        corpus: a corpus (:func:`sed.data.load_corpus`).
+        corpus: a corpus (:func:`sed.corpora.load_corpus`).
         kind: the feature kind.
         split: ``"train"``, ``"val"`` or ``"test"``.
         cache_dir: the cache folder (default ``<corpus root>/features``).
