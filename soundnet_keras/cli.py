@@ -1,5 +1,5 @@
 """Command line: ``soundnet-keras {fetch-weights, layers, predict, extract,
-targets, train, baseline}``.
+targets, train, baseline, train-trunk}``.
 
 Each command calls the same public function the Python API offers.
 """
@@ -88,13 +88,14 @@ def _targets(args):
     from .clips import list_audio, plan_clips
     from .targets import write_targets
     clips = plan_clips(list_audio(args.audio), clip_seconds=args.clip_seconds,
-                       val_clips=args.val_clips, seed=args.seed)
+                       val_clips=args.val_clips, seed=args.seed,
+                       hop_seconds=args.hop_seconds)
     print(f"{len(clips)} clips of {args.clip_seconds:g} s from "
           f"{clips.path.nunique()} files: "
           f"{(clips.split == 'train').sum()} train, "
           f"{(clips.split == 'val').sum()} val", file=sys.stderr)
     write_targets(args.out, clips, clip_seconds=args.clip_seconds,
-                  user_targets=args.targets_from)
+                  user_targets=args.targets_from, alignment=args.alignment)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
@@ -192,6 +193,14 @@ def parser():
                    help="your own targets (objects (N, 4, 1000), places "
                         "(N, 4, 401) in clips.csv order) instead of "
                         "SoundNet-8's")
+    t.add_argument("--hop-seconds", type=float, default=None,
+                   help="start a clip every so many seconds (default: the "
+                        "clip length, back to back)")
+    t.add_argument("--alignment", default="teacher",
+                   choices=("teacher", "paper"),
+                   help="targets at the teacher's conv8 frame centres "
+                        "(4.75, 7.72, 10.69, 13.66 s of 20 s) or at the "
+                        "paper's 3, 8, 13, 18 s (default: %(default)s)")
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(run=_targets)
 
@@ -228,6 +237,9 @@ def parser():
     b.add_argument("--json", metavar="FILE", help="also write the result "
                    "with its provenance to this JSON file")
     b.set_defaults(run=_baseline)
+
+    from .trunk import add_cli
+    add_cli(sub)
     return p
 
 
