@@ -343,7 +343,8 @@ def train_trunk(features_dir, out_dir, config=None, verbose=2, log=print):
     optimizer = keras.optimizers.Adam(config.learning_rate)
     model.compile(optimizer=optimizer,
                   loss={"objects": kl_divergence, "places": kl_divergence},
-                  metrics={"objects": [agreement], "places": [agreement]})
+                  metrics={"objects": [agreement], "places": [agreement]},
+                  jit_compile=True)  # XLA: SN-R's step ~5x faster on CPU
     folder = out_dir / "checkpoint"
     state, rows = None, []
     if (folder / "state.json").exists():
