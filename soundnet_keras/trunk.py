@@ -237,6 +237,7 @@ class _RunState(keras.callbacks.Callback):
         self.out_dir, self.config, self.constant = out_dir, config, constant
         self.plateau, self.rows, self.state = plateau, rows, state
         self.folder = out_dir / "checkpoint"
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.provenance = provenance()
 
     def on_train_begin(self, logs=None):
@@ -274,13 +275,17 @@ class _RunState(keras.callbacks.Callback):
                 f"checkpoint is kept in {self.folder}")
         self.rows.append({k: float(v) if k != "epoch" else v
                           for k, v in row.items()})
+        if row["val_kl"] <= min(r["val_kl"] for r in self.rows):
+            self._write_weights("best")
         self._save(epoch + 1)
 
+    def _write_weights(self, name):
+        self.model.save_weights(self.folder / f"{name}.part.weights.h5")
+        os.replace(self.folder / f"{name}.part.weights.h5",
+                   self.folder / f"{name}.weights.h5")
+
     def _save(self, epoch):
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.model.save_weights(self.folder / "model.part.weights.h5")
-        os.replace(self.folder / "model.part.weights.h5",
-                   self.folder / "model.weights.h5")
+        self._write_weights("model")
         np.savez(self.folder / "optimizer.part.npz",
                  *[np.asarray(v) for v in self.model.optimizer.variables])
         os.replace(self.folder / "optimizer.part.npz",
@@ -311,9 +316,11 @@ def train_trunk(features_dir, out_dir, config=None, verbose=2, log=print):
     """Trains a pretrained-trunk student's upper layers on cached features.
 
     Resumes exactly from ``out_dir/checkpoint`` when it exists (only
-    ``epochs`` may change). At the end writes ``<model>_trunk.weights.h5``:
-    the full student (waveform in), loadable with ``SoundNetF(weights=path)``
-    or ``SoundNetR(weights=path)``.
+    ``epochs`` may change). At the end writes the full student (waveform
+    in) of the epoch with the lowest validation KL,
+    ``<model>_trunk.weights.h5``, and of the last epoch,
+    ``<model>_trunk_last.weights.h5``; both load with
+    ``SoundNetF(weights=path)`` or ``SoundNetR(weights=path)``.
 
     Returns:
         The list of per-epoch history rows.
@@ -373,8 +380,11 @@ def train_trunk(features_dir, out_dir, config=None, verbose=2, log=print):
                   validation_batch_size=config.batch_size,
                   callbacks=[plateau, keras.callbacks.TerminateOnNaN(),
                              run_state], verbose=verbose)
-    student = assemble_student(config, model)
-    save_model_weights(student, out_dir / f"{config.model}_trunk.weights.h5")
+    save_model_weights(assemble_student(config, model),
+                       out_dir / f"{config.model}_trunk_last.weights.h5")
+    model.load_weights(folder / "best.weights.h5")
+    save_model_weights(assemble_student(config, model),
+                       out_dir / f"{config.model}_trunk.weights.h5")
     return rows
 
 
