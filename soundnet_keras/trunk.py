@@ -142,6 +142,7 @@ def cache_features(targets_dir, out_dir, batch_size=16, weights="soundnet8_flick
                 frames=frames, dtype="float16", counts=counts,
                 target_times_s=store.meta["target_times_s"],
                 alignment=store.meta.get("alignment", "paper"),
+                trunk_weights=None if weights is None else str(weights),
                 trunk_weights_sha256=sha256(path) if path else None,
                 provenance=provenance())
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -227,6 +228,45 @@ def _batches(x, objects, places, batch_size, seed, start_batch):
             .map(mapped).prefetch(2))
 
 
+def evaluate(model, x, objects, places, batch_size=64):
+    """KL (nats per labelled frame) and top-1 agreement of each head with the
+    teacher, over all of ``x``.
+
+    Returns:
+        ``dict(kl, objects_kl, places_kl, objects_agreement,
+        places_agreement)``.
+    """
+    logits = model.predict(x, batch_size=batch_size, verbose=0)
+    out = {}
+    for head, p in (("objects", objects), ("places", places)):
+        z = np.asarray(logits[head], np.float64)
+        z = z - z.max(-1, keepdims=True)
+        log_q = z - np.log(np.exp(z).sum(-1, keepdims=True))
+        p = np.asarray(p, np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kl = np.where(p > 0, p * (np.log(np.where(p > 0, p, 1)) - log_q),
+                          0).sum(-1)
+        out[f"{head}_kl"] = float(kl.mean())
+        out[f"{head}_agreement"] = float(
+            (p.argmax(-1) == z.argmax(-1)).mean())
+    out["kl"] = out["objects_kl"] + out["places_kl"]
+    return out
+
+
+class _Evidence(keras.callbacks.Callback):
+    """Adds the validation scores to each epoch's logs (``val_loss`` is the
+    validation KL, which ``ReduceLROnPlateau`` reads)."""
+
+    def __init__(self, val, batch_size):
+        super().__init__()
+        self.val, self.batch_size = val, batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        scores = evaluate(self.model, *self.val, batch_size=self.batch_size)
+        logs.update({f"val_{k}": v for k, v in scores.items()},
+                    val_loss=scores["kl"])
+
+
 class _RunState(keras.callbacks.Callback):
     """Per epoch: the history row (with the evidence) and a checkpoint of the
     weights, optimizer variables, learning rate and plateau state; restores
@@ -256,8 +296,8 @@ class _RunState(keras.callbacks.Callback):
         row = dict(
             epoch=epoch + 1, train_kl=logs.get("loss"),
             val_kl=logs.get("val_loss"),
-            val_objects_kl=logs.get("val_objects_loss"),
-            val_places_kl=logs.get("val_places_loss"),
+            val_objects_kl=logs.get("val_objects_kl"),
+            val_places_kl=logs.get("val_places_kl"),
             constant_kl=self.constant["kl"],
             constant_objects_kl=self.constant["objects_kl"],
             constant_places_kl=self.constant["places_kl"],
@@ -337,9 +377,8 @@ def train_trunk(features_dir, out_dir, config=None, verbose=2, log=print):
                 f"{out_dir} holds a run with another config ({saved}); "
                 "use a new folder, or the same config to resume")
     config_path.write_text(json.dumps(dataclasses.asdict(config), indent=2))
-    meta = json.loads((Path(features_dir) / "meta.json").read_text()) \
-        if (Path(features_dir) / "meta.json").exists() else None
     train = load_cache(features_dir, "train")
+    meta = json.loads((Path(features_dir) / "meta.json").read_text())
     val = load_cache(features_dir, "val")
     constant = constant_student(train[1:], val[1:])
     clip = int(TargetStore(meta["targets"]).meta["clip_seconds"] * 16000)
@@ -375,15 +414,14 @@ def train_trunk(features_dir, out_dir, config=None, verbose=2, log=print):
                            initial * config.steps_per_epoch),
                   steps_per_epoch=config.steps_per_epoch,
                   epochs=config.epochs, initial_epoch=initial,
-                  validation_data=(val[0].astype(np.float32),
-                                   {"objects": val[1], "places": val[2]}),
-                  validation_batch_size=config.batch_size,
-                  callbacks=[plateau, keras.callbacks.TerminateOnNaN(),
-                             run_state], verbose=verbose)
-    save_model_weights(assemble_student(config, model),
+                  callbacks=[_Evidence(val, config.batch_size), plateau,
+                             keras.callbacks.TerminateOnNaN(), run_state],
+                  verbose=verbose)
+    trunk = meta["trunk_weights"]
+    save_model_weights(assemble_student(config, model, trunk),
                        out_dir / f"{config.model}_trunk_last.weights.h5")
     model.load_weights(folder / "best.weights.h5")
-    save_model_weights(assemble_student(config, model),
+    save_model_weights(assemble_student(config, model, trunk),
                        out_dir / f"{config.model}_trunk.weights.h5")
     return rows
 
