@@ -87,9 +87,24 @@ def _extract(args):
 def _targets(args):
     from .clips import list_audio, plan_clips
     from .targets import write_targets
-    clips = plan_clips(list_audio(args.audio), clip_seconds=args.clip_seconds,
+    splits = None
+    if args.manifest:
+        import pandas as pd
+        manifest = pd.read_csv(args.manifest, sep="\t")
+        if not {"path", "split"} <= set(manifest.columns):
+            raise ValueError(f"{args.manifest}: needs the columns path and "
+                             f"split (it has {list(manifest.columns)})")
+        root = Path(args.manifest).parent
+        splits = {str(root / p): s for p, s in zip(manifest.path,
+                                                   manifest.split)}
+        files = list(splits)
+    elif args.audio:
+        files = list_audio(args.audio)
+    else:
+        raise ValueError("give --audio or --manifest")
+    clips = plan_clips(files, clip_seconds=args.clip_seconds,
                        val_clips=args.val_clips, seed=args.seed,
-                       hop_seconds=args.hop_seconds)
+                       hop_seconds=args.hop_seconds, splits=splits)
     print(f"{len(clips)} clips of {args.clip_seconds:g} s from "
           f"{clips.path.nunique()} files: "
           f"{(clips.split == 'train').sum()} train, "
@@ -182,9 +197,14 @@ def parser():
 
     t = sub.add_parser("targets", help="cut audio into clips and store the "
                        "teacher's targets for training SN-F / SN-R")
-    t.add_argument("--audio", required=True, metavar="SRC",
+    t.add_argument("--audio", metavar="SRC",
                    help="a folder (searched recursively), an audio file, or "
                         "a text file listing audio files")
+    t.add_argument("--manifest", metavar="TSV",
+                   help="instead of --audio: a TSV with columns path "
+                        "(relative to its folder) and split (train / val), "
+                        "e.g. the distillation pool's manifest.tsv; files "
+                        "keep their split")
     t.add_argument("--out", required=True, metavar="DIR")
     t.add_argument("--clip-seconds", type=float, default=20.0)
     t.add_argument("--val-clips", type=int, default=1000,

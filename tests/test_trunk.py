@@ -184,3 +184,24 @@ def test_evaluate_scores_the_constant_student_like_constant_student():
     want = constant_student(train, held)
     for key in want:
         assert got[key] == pytest.approx(want[key], rel=1e-9), key
+
+
+def test_manifest_splits_are_kept(tmp_path):
+    for name, seconds in (("a", 40), ("b", 30), ("c", 50)):
+        soundfile.write(tmp_path / f"{name}.wav", np.zeros(seconds * 8000),
+                        8000)
+    splits = {str(tmp_path / "a.wav"): "train", str(tmp_path / "b.wav"): "val",
+              str(tmp_path / "c.wav"): "val"}
+    clips = plan_clips(list(splits), clip_seconds=CLIP, val_clips=3,
+                       splits=splits)
+    assert (clips.split == "train").sum() == 4
+    assert set(clips[clips.split == "train"].path) == {str(tmp_path / "a.wav")}
+    assert (clips.split == "val").sum() == 3  # of 8, drawn at random
+    assert clips.clip_id.tolist() == list(range(len(clips)))
+    (tmp_path / "m.tsv").write_text("path\tsplit\na.wav\ttrain\nb.wav\tval\n")
+    out = tmp_path / "t"
+    assert main(["targets", "--manifest", str(tmp_path / "m.tsv"), "--out",
+                 str(out), "--clip-seconds", "10", "--val-clips", "1"]) == 0
+    stored = TargetStore(out)
+    assert (stored.count("train"), stored.count("val")) == (4, 1)
+    np.testing.assert_allclose(stored.target_times, target_times(10.0))
