@@ -66,10 +66,10 @@ def test_kl_against_numpy():
 
 
 def test_target_times_and_label_frames():
-    assert target_times(20.0).tolist() == [3.0, 8.0, 13.0, 18.0]
-    assert label_frames("snf", 320000, target_times(20.0)) == [30, 80, 130,
-                                                               180]
-    assert target_times(10.0).tolist() == [3.0]
+    paper = target_times(20.0, alignment="paper")
+    assert paper.tolist() == [3.0, 8.0, 13.0, 18.0]
+    assert label_frames("snf", 320000, paper) == [30, 80, 130, 180]
+    assert target_times(10.0, alignment="paper").tolist() == [3.0]
     with pytest.raises(ValueError, match="too short for the teacher"):
         target_times(5.0)
 
