@@ -253,6 +253,26 @@ def evaluate(model, x, objects, places, batch_size=64):
     return out
 
 
+def evaluate_run(features_dir, run_dir, weights="best", split="val"):
+    """:func:`evaluate` of a run's ``best`` (or ``model``: last) checkpoint
+    on a split of the cached features, with the constant student beside it.
+
+    Returns:
+        ``dict(student=..., constant=...)``, each as :func:`evaluate`.
+    """
+    run_dir = Path(run_dir)
+    config = TrunkConfig(**json.loads((run_dir / "config.json").read_text()))
+    meta = json.loads((Path(features_dir) / "meta.json").read_text())
+    clip = int(TargetStore(meta["targets"]).meta["clip_seconds"] * 16000)
+    model = distillation_model(config, label_frames(
+        get_spec(student_spec(config)), clip, meta["target_times_s"]))
+    model.load_weights(run_dir / "checkpoint" / f"{weights}.weights.h5")
+    held = load_cache(features_dir, split)
+    return dict(student=evaluate(model, *held),
+                constant=constant_student(
+                    load_cache(features_dir, "train")[1:], held[1:]))
+
+
 class _Evidence(keras.callbacks.Callback):
     """Adds the validation scores to each epoch's logs (``val_loss`` is the
     validation KL, which ``ReduceLROnPlateau`` reads)."""

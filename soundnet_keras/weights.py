@@ -48,6 +48,10 @@ PRESETS = {
     "snr_lstm_standin": dict(model="snr_lstm",
                              file="snr_lstm_standin.weights.h5",
                              activation="tanh"),
+    # Pretrained-trunk students (soundnet_keras.trunk): conv1-conv5 from
+    # SoundNet-8, upper layers distilled on the real-audio pool.
+    "snf_trunk_pool": dict(model="snf", file="snf_trunk_pool.weights.h5"),
+    "snr_trunk_pool": dict(model="snr", file="snr_trunk_pool.weights.h5"),
 }
 LABEL_FILES = {"objects": "soundnet8_objects.txt",
                "places": "soundnet8_places.txt"}
