@@ -2,6 +2,7 @@
 with the evidence per epoch, exact resume, and the assembled full student."""
 
 import json
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -21,6 +22,7 @@ from soundnet_keras.trunk import (TrunkConfig, cache_features,
                                   train_trunk, trunk_model)
 from soundnet_keras.weights import default_weights_dir
 
+ROOT = Path(__file__).resolve().parent.parent
 CLIP = 10.0  # seconds; 20 s in the paper, shorter here to keep tests fast
 HAVE_WEIGHTS = (default_weights_dir() / "soundnet8_flickr.weights.h5").exists()
 TRUNK = "soundnet8_flickr" if HAVE_WEIGHTS else None
@@ -205,3 +207,18 @@ def test_manifest_splits_are_kept(tmp_path):
     stored = TargetStore(out)
     assert (stored.count("train"), stored.count("val")) == (4, 1)
     np.testing.assert_allclose(stored.target_times, target_times(10.0))
+
+
+@pytest.mark.parametrize("name", ["snf_trunk_pool", "snr_trunk_pool"])
+def test_committed_trunk_histories_hold_the_evidence(name):
+    from soundnet_keras.trunk import HISTORY_FIELDS
+    from soundnet_keras.weights import PRESETS, recorded_sha256
+    path = ROOT / "weights" / "histories" / f"{name}.history.json"
+    record = json.loads(path.read_text())
+    for key in ("command", "commit", "date", "machine"):
+        assert record["provenance"].get(key), key
+    rows = record["epochs"]
+    assert [r["epoch"] for r in rows] == list(range(1, len(rows) + 1))
+    assert all(set(HISTORY_FIELDS) <= set(r) for r in rows)
+    assert len({r["constant_kl"] for r in rows}) == 1
+    assert recorded_sha256(PRESETS[name]["file"]) is not None
