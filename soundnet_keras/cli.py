@@ -1,5 +1,5 @@
 """Command line: ``soundnet-keras {fetch-weights, layers, predict, extract,
-beam, targets, train, baseline}``.
+beam, targets, train, baseline, train-trunk}``.
 
 Each command runs the public functions the Python API offers
 (:func:`soundnet_keras.fetch_weights`, :func:`soundnet_keras.layer_table`,
@@ -193,14 +193,30 @@ def _targets(args):
     _need(args.audio, args.targets_from)
     from .clips import list_audio, plan_clips
     from .targets import write_targets
-    clips = plan_clips(list_audio(args.audio), clip_seconds=args.clip_seconds,
-                       val_clips=args.val_clips, seed=args.seed)
+    splits = None
+    if args.manifest:
+        import pandas as pd
+        manifest = pd.read_csv(args.manifest, sep="\t")
+        if not {"path", "split"} <= set(manifest.columns):
+            raise ValueError(f"{args.manifest}: needs the columns path and "
+                             f"split (it has {list(manifest.columns)})")
+        root = Path(args.manifest).parent
+        splits = {str(root / p): s for p, s in zip(manifest.path,
+                                                   manifest.split)}
+        files = list(splits)
+    elif args.audio:
+        files = list_audio(args.audio)
+    else:
+        raise ValueError("give --audio or --manifest")
+    clips = plan_clips(files, clip_seconds=args.clip_seconds,
+                       val_clips=args.val_clips, seed=args.seed,
+                       hop_seconds=args.hop_seconds, splits=splits)
     print(f"{len(clips)} clips of {args.clip_seconds:g} s from "
           f"{clips.path.nunique()} files: "
           f"{(clips.split == 'train').sum()} train, "
           f"{(clips.split == 'val').sum()} val", file=sys.stderr)
     write_targets(args.out, clips, clip_seconds=args.clip_seconds,
-                  user_targets=args.targets_from)
+                  user_targets=args.targets_from, alignment=args.alignment)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
@@ -341,9 +357,14 @@ def parser():
 
     t = sub.add_parser("targets", help="cut audio into clips and store the "
                        "teacher's targets for training SN-F / SN-R")
-    t.add_argument("--audio", required=True, metavar="SRC",
+    t.add_argument("--audio", metavar="SRC",
                    help="a folder (searched recursively), an audio file, or "
                         "a text file listing audio files")
+    t.add_argument("--manifest", metavar="TSV",
+                   help="instead of --audio: a TSV with columns path "
+                        "(relative to its folder) and split (train / val), "
+                        "e.g. the distillation pool's manifest.tsv; files "
+                        "keep their split")
     t.add_argument("--out", required=True, metavar="DIR")
     t.add_argument("--clip-seconds", type=float, default=20.0)
     t.add_argument("--val-clips", type=int, default=1000,
@@ -352,6 +373,14 @@ def parser():
                    help="your own targets (objects (N, 4, 1000), places "
                         "(N, 4, 401) in clips.csv order) instead of "
                         "SoundNet-8's")
+    t.add_argument("--hop-seconds", type=float, default=None,
+                   help="start a clip every so many seconds (default: the "
+                        "clip length, back to back)")
+    t.add_argument("--alignment", default="teacher",
+                   choices=("teacher", "paper"),
+                   help="targets at the teacher's conv8 frame centres "
+                        "(4.75, 7.72, 10.69, 13.66 s of 20 s) or at the "
+                        "paper's 3, 8, 13, 18 s (default: %(default)s)")
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(run=_targets)
 
@@ -388,6 +417,9 @@ def parser():
     b.add_argument("--json", metavar="FILE", help="also write the result "
                    "with its provenance to this JSON file")
     b.set_defaults(run=_baseline)
+
+    from .trunk import add_cli
+    add_cli(sub)
     return p
 
 

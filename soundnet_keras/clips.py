@@ -37,11 +37,17 @@ def list_audio(source):
 
 
 def plan_clips(files, clip_seconds=20.0, val_clips=1000, val_fraction=0.2,
-               seed=0):
+               seed=0, hop_seconds=None, splits=None):
     """Cuts files into clips and splits them into ``train`` and ``val``.
+
+    Clips start every ``hop_seconds`` (default: ``clip_seconds``, back to
+    back); a shorter hop gives overlapping clips, more targets per file.
 
     Whole files go to validation, in a seeded random order, until it holds
     ``val_clips`` clips or ``val_fraction`` of all clips, whichever is fewer.
+    With ``splits`` (path -> ``"train"`` or ``"val"``, e.g. a pool's
+    manifest) the files keep their given split, and ``val_clips`` clips drawn
+    at random (seeded) from the validation files are kept.
 
     Returns:
         A DataFrame with ``clip_id, path, start_s, split``.
@@ -52,11 +58,21 @@ def plan_clips(files, clip_seconds=20.0, val_clips=1000, val_fraction=0.2,
             duration = soundfile.info(path).duration
         except Exception as err:  # soundfile raises several types
             raise ValueError(f"{path}: cannot read audio ({err})") from err
-        for k in range(int(duration // clip_seconds)):
-            rows.append(dict(path=str(path), start_s=k * clip_seconds))
+        hop = hop_seconds or clip_seconds
+        for k in range(int((duration - clip_seconds) // hop) + 1
+                       if duration >= clip_seconds else 0):
+            rows.append(dict(path=str(path), start_s=k * hop))
     clips = pd.DataFrame(rows, columns=["path", "start_s"])
     if clips.empty:
         raise ValueError(f"no file is at least {clip_seconds} s long")
+    if splits is not None:
+        clips["split"] = [splits[p] for p in clips.path]
+        val = clips.index[clips.split == "val"]
+        rng = np.random.default_rng(seed)
+        drop = rng.permutation(val)[val_clips:]
+        clips = clips.drop(drop).reset_index(drop=True)
+        clips.insert(0, "clip_id", np.arange(len(clips)))
+        return clips
     target = min(val_clips, int(val_fraction * len(clips)))
     order = np.random.default_rng(seed).permutation(
         sorted(clips.path.unique()))

@@ -1,10 +1,13 @@
 """Teacher targets for training SN-F and SN-R, and their ``tf.data`` pipeline.
 
 The original targets (VGG16 on 2 million Flickr videos) cannot be had, so the
-teacher is the ported SoundNet-8: for every 20 s clip its four conv8 frames
-(object and place distributions) become the targets at 3, 8, 13 and 18 s, the
-same four times a clip has in the paper. They are computed once and stored
-with the students' 16 kHz input:
+teacher is the ported SoundNet-8: every conv8 frame of a clip (four for 20 s,
+eleven for 40 s) gives an object and a place distribution. By default each is
+the target at its own centre, 4.75, 7.72, 10.69 and 13.66 s for 20 s clips
+(``alignment="teacher"``, from :func:`soundnet_keras.specs.frame_times`); the
+paper's 3, 8, 13 and 18 s, where VGG16 looked at the video, remain as
+``alignment="paper"``. Training labels the student frame nearest each time.
+The targets are computed once and stored with the students' 16 kHz input:
 
     <dir>/clips.csv                    clip_id, path, start_s, split, shard, row
     <dir>/meta.json                    rates, clip length, target times, teacher
@@ -27,27 +30,36 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from .audio import load_audio, preprocess_input
-from .specs import output_length
+from .specs import frame_times, output_length
 
 STUDENT_RATE = 16000
 TEACHER_RATE = 22050
 FIRST_TARGET_S = 3.0
 TARGET_SPACING_S = 5.0
+ALIGNMENTS = ("teacher", "paper")
 
 
-def target_times(clip_seconds=20.0):
-    """Times of a clip's targets: the paper's 3, 8, 13, 18 s for 20 s clips.
+def target_times(clip_seconds=20.0, alignment="teacher"):
+    """Times of a clip's targets, one per conv8 frame of the teacher.
 
-    One per conv8 frame of the teacher, 5 s apart from 3 s.
+    ``"teacher"``: the centre of each conv8 frame's receptive field;
+    ``"paper"``: 5 s apart from 3 s (the paper's 3, 8, 13, 18 s).
 
     Example:
-        >>> target_times(20.0)
+        >>> target_times(20.0).round(2)
+        array([ 4.75,  7.72, 10.69, 13.66])
+        >>> target_times(20.0, alignment="paper")
         array([ 3.,  8., 13., 18.])
     """
+    if alignment not in ALIGNMENTS:
+        raise ValueError(f"alignment must be one of {ALIGNMENTS}. "
+                         f"Received: alignment={alignment!r}")
     n = output_length("soundnet8", "conv8", int(clip_seconds * TEACHER_RATE))
     if n < 1:
         raise ValueError(f"clips of {clip_seconds} s are too short for the "
                          "teacher's conv8 (at least 9.5 s)")
+    if alignment == "teacher":
+        return frame_times("soundnet8", "conv8", n)
     return FIRST_TARGET_S + TARGET_SPACING_S * np.arange(n)
 
 
@@ -57,7 +69,7 @@ def _to_int16(x):
 
 def write_targets(out_dir, clips, clip_seconds=20.0, teacher=None,
                   user_targets=None, shard_size=500, batch_size=16,
-                  progress=True):
+                  progress=True, alignment="teacher"):
     """Computes (or takes) the targets of ``clips`` and stores them.
 
     Args:
@@ -70,13 +82,14 @@ def write_targets(out_dir, clips, clip_seconds=20.0, teacher=None,
         shard_size: clips per shard.
         batch_size: clips per teacher batch.
         progress: show a progress bar.
+        alignment: the targets' times (:func:`target_times`).
 
     Returns:
         The output folder.
     """
     out_dir = Path(out_dir)
+    times = target_times(clip_seconds, alignment)
     out_dir.mkdir(parents=True, exist_ok=True)
-    times = target_times(clip_seconds)
     given = None
     if user_targets is not None:
         given = dict(np.load(user_targets))
@@ -165,6 +178,7 @@ def write_targets(out_dir, clips, clip_seconds=20.0, teacher=None,
         teacher_sha = sha256(path) if path.exists() else None
     meta = dict(student_rate=STUDENT_RATE, teacher_rate=TEACHER_RATE,
                 clip_seconds=clip_seconds, target_times_s=times.tolist(),
+                alignment=alignment,
                 shard_size=shard_size,
                 teacher="user targets" if given is not None
                 else "soundnet8 conv8 / conv8_2",
@@ -259,29 +273,43 @@ def make_dataset(store, split, batch_size=64, shuffle=True, seed=0,
     return ds.batch(batch_size, drop_remainder=repeat).prefetch(1)
 
 
-def prior_baseline(store, split="val"):
-    """KL and top-1 agreement of the best constant student on ``split``.
+def constant_student(train, held):
+    """KL and top-1 agreement of the best constant student on ``held``.
 
     The constant is the mean training target of each head: a student must
     beat this to have learned anything beyond the teacher's prior.
 
+    Args:
+        train, held: ``(objects (n, K, 1000), places (n, K, 401))`` targets.
+
     Returns:
         ``dict(kl, objects_kl, places_kl, objects_agreement,
-        places_agreement)``.
+        places_agreement)``, KL in nats per frame.
+
+    Example:
+        >>> t = np.array([[[0.5, 0.5]], [[0.9, 0.1]]])
+        >>> r = constant_student((t, t), (t, t))
+        >>> round(r["objects_kl"], 4), r["objects_agreement"]
+        (0.1017, 1.0)
     """
+    out = {}
+    for key, tr, ho in zip(("objects", "places"), train, held):
+        prior = np.asarray(tr, np.float64).reshape(-1, tr.shape[-1]).mean(0)
+        ho = np.asarray(ho, np.float64)
+        safe = np.maximum(ho, 1e-30)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kl = np.where(ho > 0, ho * np.log(safe / prior), 0).sum(-1)
+        out[f"{key}_kl"] = float(kl.mean())
+        out[f"{key}_agreement"] = float((ho.argmax(-1) == prior.argmax()).mean())
+    out["kl"] = out["objects_kl"] + out["places_kl"]
+    return out
+
+
+def prior_baseline(store, split="val"):
+    """:func:`constant_student` of stored targets: the mean ``train`` target
+    scored on ``split``."""
     def heads(name):
         return [np.stack([store.get(name, i)[k] for i in
                           range(store.count(name))]) for k in (1, 2)]
 
-    out = {}
-    for key, train, held in zip(("objects", "places"), heads("train"),
-                                heads(split)):
-        prior = train.reshape(-1, train.shape[-1]).mean(0)
-        safe = np.maximum(held, 1e-30)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            kl = np.where(held > 0, held * np.log(safe / prior), 0).sum(-1)
-        out[f"{key}_kl"] = float(kl.mean())
-        out[f"{key}_agreement"] = float(
-            (held.argmax(-1) == prior.argmax()).mean())
-    out["kl"] = out["objects_kl"] + out["places_kl"]
-    return out
+    return constant_student(heads("train"), heads(split))

@@ -1,7 +1,7 @@
 """Training SN-F and SN-R to match the teacher's distributions (Section 3.1).
 
 Loss: KL(objects) + KL(places), in nats, per labelled frame (the student's
-frames nearest to the targets' times: 3, 8, 13, 18 s of a 20 s clip). Adam,
+frames nearest to the stored targets' times, ``targets.target_times``). Adam,
 lr 1e-3, 64 clips a batch, an epoch of 160 minibatches, validation after each
 epoch, lr x0.9 when the minimum validation loss has not improved for 5
 epochs. Every epoch writes the history (JSON and CSV, with config and

@@ -73,6 +73,18 @@ PRESETS = {
         config=dict(cell="lstm", batch_norm=True, activation="tanh"),
         description="SN-R (LSTM, tanh cells) distilled from SoundNet-8 on "
         "the stand-in corpus"),
+    # Pretrained-trunk students (soundnet_keras.trunk): conv1-conv5 from
+    # SoundNet-8, upper layers distilled on the real-audio pool.
+    "snf_trunk_pool": dict(
+        model="snf", file="snf_trunk_pool.weights.h5", shipped=True,
+        config=dict(activation="tanh"),
+        description="SN-F with SoundNet-8's conv1-conv5 (frozen), upper "
+        "layers distilled on the real-audio pool"),
+    "snr_trunk_pool": dict(
+        model="snr", file="snr_trunk_pool.weights.h5", shipped=True,
+        config=dict(cell="gru", batch_norm=True, activation="relu"),
+        description="SN-R (GRU) with SoundNet-8's conv1-conv5 (frozen), "
+        "upper layers distilled on the real-audio pool"),
 }
 LABEL_FILES = {"objects": "soundnet8_objects.txt",
                "places": "soundnet8_places.txt"}

@@ -1,0 +1,488 @@
+"""Pretrained-trunk students: SN-F / SN-R upper layers on cached pool5 features.
+
+A documented deviation from the paper, which trains the whole student from
+scratch: the students keep Table 2 / 3's exact shapes at 16 kHz, but conv1-conv5
+are SoundNet-8's released weights, frozen (batch norm in inference mode). Their
+pool5 features are computed once per clip and cached; only the upper layers
+(fc1-fc3, or gru1-gru3 with batch norm) and the two heads are trained, with
+Keras' ``fit``: Adam, ``ReduceLROnPlateau`` (x0.9, patience 5, ``min_delta`` 0),
+``TerminateOnNaN``, a checkpoint per epoch from which a run started again in the
+same folder resumes exactly, and a history with provenance. Each epoch also
+records the evidence: validation KL per head, the best constant student's KL on
+the same clips, and top-1 agreement of both heads (and of the constant prior)
+with the teacher.
+
+Cache layout (``cache_features``):
+
+    <dir>/meta.json               targets folder, trunk weights sha256, frames
+    <dir>/<split>/pool5.npy       float16 (n, frames, 256), in clips.csv order
+
+Example:
+    >>> cache_features("targets", "pool5")  # doctest: +SKIP
+    >>> train_trunk("pool5", "runs/snf_trunk", TrunkConfig(model="snf"))  # doctest: +SKIP
+"""
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .builder import build
+from .specs import get_spec, output_length, snf_spec, snr_spec
+from .targets import TargetStore, constant_student
+from .training import (GatherFrames, agreement, kl_divergence, label_frames,
+                       provenance, save_model_weights)
+from .weights import load_into, resolve_weights, sha256
+
+TRUNK_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5")
+FEATURE_LAYER = "pool5"
+HISTORY_FIELDS = (
+    "epoch", "train_kl", "val_kl", "val_objects_kl", "val_places_kl",
+    "constant_kl", "constant_objects_kl", "constant_places_kl",
+    "train_objects_agreement", "train_places_agreement",
+    "val_objects_agreement", "val_places_agreement",
+    "prior_objects_agreement", "prior_places_agreement", "lr", "time_s")
+
+
+@dataclasses.dataclass
+class TrunkConfig:
+    """Hyper-parameters of a pretrained-trunk run; defaults are the paper's
+    (its SN-F ran 175 epochs, SN-R 300)."""
+    model: str = "snf"              # snf, snr (GRU) or snr_lstm
+    activation: str = "tanh"        # SN-F's fc layers
+    rnn_activation: str = "relu"    # SN-R's recurrent cells
+    batch_norm: bool = True         # SN-R's batch norm
+    epochs: int = 175
+    steps_per_epoch: int = 160
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    lr_factor: float = 0.9
+    lr_patience: int = 5
+    seed: int = 0
+
+
+def student_spec(config):
+    """The full student's spec (Table 2 or 3) of a :class:`TrunkConfig`."""
+    if config.model == "snf":
+        return snf_spec(config.activation)
+    if config.model in ("snr", "snr_lstm"):
+        return snr_spec("gru" if config.model == "snr" else "lstm",
+                        config.batch_norm, config.rnn_activation)
+    raise ValueError(f"model must be 'snf', 'snr' or 'snr_lstm'. Received: "
+                     f"model={config.model!r}")
+
+
+def _split_rows(spec):
+    rows = spec["layers"]
+    cut = [r["name"] for r in rows].index(FEATURE_LAYER) + 1
+    return rows[:cut], rows[cut:]
+
+
+def trunk_model(weights="soundnet8_flickr"):
+    """conv1-pool5 of SN-F / SN-R (16 kHz), conv1-conv5 from SoundNet-8.
+
+    Example:
+        >>> trunk_model(weights=None).output.shape
+        (None, None, 256)
+    """
+    trunk, _ = _split_rows(snf_spec())
+    model = build(dict(name="trunk", sample_rate=16000, layers=trunk),
+                  include_top=False, name="trunk")
+    path = resolve_weights(weights, model="soundnet8")
+    if path is not None:
+        load_into(model, path, layers=[l.name for l in model.layers
+                                       if l.name.startswith(TRUNK_LAYERS)])
+    model.trainable = False
+    return model
+
+
+def cache_features(targets_dir, out_dir, batch_size=16, weights="soundnet8_flickr",
+                   progress=True):
+    """Computes the frozen trunk's pool5 features of every stored clip once.
+
+    Returns the output folder; a folder already complete is left as it is.
+    """
+    from tqdm import tqdm
+    out_dir = Path(out_dir)
+    if (out_dir / "meta.json").exists():
+        return out_dir
+    store = TargetStore(targets_dir)
+    clip = int(store.meta["clip_seconds"] * store.meta["student_rate"])
+    frames = output_length("snf", FEATURE_LAYER, clip)
+    model = trunk_model(weights)
+    run = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    from .audio import preprocess_input
+    counts = {}
+    for split in ("train", "val"):
+        n = store.count(split)
+        counts[split] = n
+        (out_dir / split).mkdir(parents=True, exist_ok=True)
+        part = out_dir / split / "pool5.part.npy"
+        out = np.lib.format.open_memmap(part, "w+", np.float16,
+                                        (n, frames, 256))
+        for start in tqdm(range(0, n, batch_size), desc=f"pool5 {split}",
+                          disable=not progress):
+            stop = min(n, start + batch_size)
+            audio = np.stack([store.get(split, i)[0]
+                              for i in range(start, stop)])
+            out[start:stop] = np.asarray(run(tf.constant(
+                preprocess_input(audio)[..., None])), np.float16)
+        out.flush()
+        del out
+        os.replace(part, out_dir / split / "pool5.npy")
+    path = resolve_weights(weights, model="soundnet8")
+    meta = dict(targets=str(Path(targets_dir).resolve()), layer=FEATURE_LAYER,
+                frames=frames, dtype="float16", counts=counts,
+                target_times_s=store.meta["target_times_s"],
+                alignment=store.meta.get("alignment", "paper"),
+                trunk_weights=None if weights is None else str(weights),
+                trunk_weights_sha256=sha256(path) if path else None,
+                provenance=provenance())
+    (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return out_dir
+
+
+def load_cache(features_dir, split):
+    """``(pool5 float16 (n, T, 256), objects (n, K, 1000), places (n, K, 401))``
+    of one split, in memory."""
+    features_dir = Path(features_dir)
+    if not (features_dir / "meta.json").exists():
+        raise FileNotFoundError(
+            f"No cached features at {features_dir} (meta.json missing); make "
+            "them with `soundnet-keras train-trunk --targets DIR`")
+    meta = json.loads((features_dir / "meta.json").read_text())
+    store = TargetStore(meta["targets"])
+    x = np.load(features_dir / split / "pool5.npy")
+    heads = [np.stack([store.get(split, i)[k] for i in range(len(x))])
+             for k in (1, 2)]
+    return x, heads[0], heads[1]
+
+
+def distillation_model(config, frames):
+    """pool5 features -> the heads' logits at the labelled ``frames``.
+
+    Per-frame layers (SN-F) read the labelled frames only; recurrent layers
+    (SN-R) read the whole sequence and are gathered after. The layers carry
+    the full student's names, so :func:`assemble_student` can copy them.
+    """
+    _, upper = _split_rows(student_spec(config))
+    body = [r for r in upper if r["kind"] != "head"]
+    inputs = keras.Input((None, 256), name=FEATURE_LAYER)
+    top = build(dict(name="upper", sample_rate=16000, layers=tuple(body)),
+                include_top=False, input_shape=(None, 256), name="upper")
+    if any(r["kind"] == "rnn" for r in body):
+        x = GatherFrames(frames, name="labelled")(top(inputs))
+    else:
+        x = top(GatherFrames(frames, name="labelled")(inputs))
+    outputs = {head: keras.layers.Dense(width, name=name)(x) for head, width,
+               name in (("objects", 1000, "output"),
+                        ("places", 401, "output_2"))}
+    return keras.Model(inputs, outputs, name=f"{config.model}_trunk_distill")
+
+
+def assemble_student(config, model, weights="soundnet8_flickr"):
+    """The full student (waveform in) with the trunk and trained upper layers."""
+    from .models import SoundNetF, SoundNetR
+    if config.model == "snf":
+        student = SoundNetF(activation=config.activation)
+    else:
+        student = SoundNetR(cell="gru" if config.model == "snr" else "lstm",
+                            batch_norm=config.batch_norm,
+                            activation=config.rnn_activation)
+    trunk = trunk_model(weights)
+    trained = [l for l in trunk.layers + model.get_layer("upper").layers +
+               model.layers if l.weights and not isinstance(l, keras.Model)]
+    for layer in trained:
+        student.get_layer(layer.name).set_weights(layer.get_weights())
+    return student
+
+
+def _batches(x, objects, places, batch_size, seed, start_batch):
+    """Minibatches numbered from ``start_batch``; the order is a function of
+    the batch number alone (a seeded permutation per pass over the clips)."""
+    n = len(x)
+
+    def load(b):
+        first = int(b) * batch_size
+        idx = np.empty(batch_size, np.int64)
+        for k, i in enumerate(range(first, first + batch_size)):
+            pass_no, pos = divmod(i, n)
+            idx[k] = np.random.default_rng([seed, pass_no]).permutation(n)[pos]
+        return (x[idx].astype(np.float32), objects[idx], places[idx])
+
+    def mapped(b):
+        a, o, p = tf.numpy_function(load, [b], (tf.float32,) * 3)
+        a.set_shape((batch_size,) + x.shape[1:])
+        o.set_shape((batch_size,) + objects.shape[1:])
+        p.set_shape((batch_size,) + places.shape[1:])
+        return a, {"objects": o, "places": p}
+
+    return (tf.data.Dataset.range(start_batch, np.iinfo(np.int64).max)
+            .map(mapped).prefetch(2))
+
+
+def evaluate(model, x, objects, places, batch_size=64):
+    """KL (nats per labelled frame) and top-1 agreement of each head with the
+    teacher, over all of ``x``.
+
+    Returns:
+        ``dict(kl, objects_kl, places_kl, objects_agreement,
+        places_agreement)``.
+    """
+    logits = model.predict(x, batch_size=batch_size, verbose=0)
+    out = {}
+    for head, p in (("objects", objects), ("places", places)):
+        z = np.asarray(logits[head], np.float64)
+        z = z - z.max(-1, keepdims=True)
+        log_q = z - np.log(np.exp(z).sum(-1, keepdims=True))
+        p = np.asarray(p, np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kl = np.where(p > 0, p * (np.log(np.where(p > 0, p, 1)) - log_q),
+                          0).sum(-1)
+        out[f"{head}_kl"] = float(kl.mean())
+        out[f"{head}_agreement"] = float(
+            (p.argmax(-1) == z.argmax(-1)).mean())
+    out["kl"] = out["objects_kl"] + out["places_kl"]
+    return out
+
+
+def evaluate_run(features_dir, run_dir, weights="best", split="val"):
+    """:func:`evaluate` of a run's ``best`` (or ``model``: last) checkpoint
+    on a split of the cached features, with the constant student beside it.
+
+    Returns:
+        ``dict(student=..., constant=...)``, each as :func:`evaluate`.
+    """
+    run_dir = Path(run_dir)
+    config = TrunkConfig(**json.loads((run_dir / "config.json").read_text()))
+    meta = json.loads((Path(features_dir) / "meta.json").read_text())
+    clip = int(TargetStore(meta["targets"]).meta["clip_seconds"] * 16000)
+    model = distillation_model(config, label_frames(
+        get_spec(student_spec(config)), clip, meta["target_times_s"]))
+    model.load_weights(run_dir / "checkpoint" / f"{weights}.weights.h5")
+    held = load_cache(features_dir, split)
+    return dict(student=evaluate(model, *held),
+                constant=constant_student(
+                    load_cache(features_dir, "train")[1:], held[1:]))
+
+
+class _Evidence(keras.callbacks.Callback):
+    """Adds the validation scores to each epoch's logs (``val_loss`` is the
+    validation KL, which ``ReduceLROnPlateau`` reads)."""
+
+    def __init__(self, val, batch_size):
+        super().__init__()
+        self.val, self.batch_size = val, batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        scores = evaluate(self.model, *self.val, batch_size=self.batch_size)
+        logs.update({f"val_{k}": v for k, v in scores.items()},
+                    val_loss=scores["kl"])
+
+
+class _RunState(keras.callbacks.Callback):
+    """Per epoch: the history row (with the evidence) and a checkpoint of the
+    weights, optimizer variables, learning rate and plateau state; restores
+    them at the start of a resumed run."""
+
+    def __init__(self, out_dir, config, constant, plateau, rows, state):
+        super().__init__()
+        self.out_dir, self.config, self.constant = out_dir, config, constant
+        self.plateau, self.rows, self.state = plateau, rows, state
+        self.folder = out_dir / "checkpoint"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.provenance = provenance()
+
+    def on_train_begin(self, logs=None):
+        if self.state:  # after ReduceLROnPlateau's own reset
+            self.plateau.best = self.state["best"]
+            self.plateau.wait = self.state["wait"]
+            self.plateau.cooldown_counter = self.state["cooldown"]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+        self.lr = float(keras.ops.convert_to_numpy(
+            self.model.optimizer.learning_rate))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        row = dict(
+            epoch=epoch + 1, train_kl=logs.get("loss"),
+            val_kl=logs.get("val_loss"),
+            val_objects_kl=logs.get("val_objects_kl"),
+            val_places_kl=logs.get("val_places_kl"),
+            constant_kl=self.constant["kl"],
+            constant_objects_kl=self.constant["objects_kl"],
+            constant_places_kl=self.constant["places_kl"],
+            train_objects_agreement=logs.get("objects_agreement"),
+            train_places_agreement=logs.get("places_agreement"),
+            val_objects_agreement=logs.get("val_objects_agreement"),
+            val_places_agreement=logs.get("val_places_agreement"),
+            prior_objects_agreement=self.constant["objects_agreement"],
+            prior_places_agreement=self.constant["places_agreement"],
+            lr=self.lr, time_s=time.perf_counter() - self.start)
+        if not all(v is not None and math.isfinite(v) for v in row.values()):
+            self.model.stop_training = True
+            raise FloatingPointError(
+                f"epoch {epoch + 1}: not finite ({row}); the last good "
+                f"checkpoint is kept in {self.folder}")
+        self.rows.append({k: float(v) if k != "epoch" else v
+                          for k, v in row.items()})
+        if row["val_kl"] <= min(r["val_kl"] for r in self.rows):
+            self._write_weights("best")
+        self._save(epoch + 1)
+
+    def _write_weights(self, name):
+        self.model.save_weights(self.folder / f"{name}.part.weights.h5")
+        os.replace(self.folder / f"{name}.part.weights.h5",
+                   self.folder / f"{name}.weights.h5")
+
+    def _save(self, epoch):
+        self._write_weights("model")
+        np.savez(self.folder / "optimizer.part.npz",
+                 *[np.asarray(v) for v in self.model.optimizer.variables])
+        os.replace(self.folder / "optimizer.part.npz",
+                   self.folder / "optimizer.npz")
+        record = dict(config=dataclasses.asdict(self.config),
+                      provenance=self.provenance, epochs=self.rows)
+        _atomic_write(self.out_dir / "history.json",
+                      json.dumps(record, indent=2) + "\n")
+        with open(self.out_dir / "history.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, HISTORY_FIELDS)
+            writer.writeheader()
+            writer.writerows(self.rows)
+        lr = float(keras.ops.convert_to_numpy(
+            self.model.optimizer.learning_rate))
+        state = dict(epoch=epoch, lr=lr, best=float(self.plateau.best),
+                     wait=int(self.plateau.wait),
+                     cooldown=int(self.plateau.cooldown_counter))
+        _atomic_write(self.folder / "state.json", json.dumps(state))  # last
+
+
+def _atomic_write(path, text):
+    tmp = path.with_suffix(".part")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def train_trunk(features_dir, out_dir, config=None, verbose=2, log=print):
+    """Trains a pretrained-trunk student's upper layers on cached features.
+
+    Resumes exactly from ``out_dir/checkpoint`` when it exists (only
+    ``epochs`` may change). At the end writes the full student (waveform
+    in) of the epoch with the lowest validation KL,
+    ``<model>_trunk.weights.h5``, and of the last epoch,
+    ``<model>_trunk_last.weights.h5``; both load with
+    ``SoundNetF(weights=path)`` or ``SoundNetR(weights=path)``.
+
+    Returns:
+        The list of per-epoch history rows.
+    """
+    config = config or TrunkConfig()
+    log = log or (lambda *_: None)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config_path = out_dir / "config.json"
+    if config_path.exists():
+        saved = json.loads(config_path.read_text())
+        if {**saved, "epochs": config.epochs} != dataclasses.asdict(config):
+            raise ValueError(
+                f"{out_dir} holds a run with another config ({saved}); "
+                "use a new folder, or the same config to resume")
+    config_path.write_text(json.dumps(dataclasses.asdict(config), indent=2))
+    train = load_cache(features_dir, "train")
+    meta = json.loads((Path(features_dir) / "meta.json").read_text())
+    val = load_cache(features_dir, "val")
+    constant = constant_student(train[1:], val[1:])
+    clip = int(TargetStore(meta["targets"]).meta["clip_seconds"] * 16000)
+    frames = label_frames(get_spec(student_spec(config)), clip,
+                          meta["target_times_s"])
+    keras.utils.set_random_seed(config.seed)
+    model = distillation_model(config, frames)
+    optimizer = keras.optimizers.Adam(config.learning_rate)
+    model.compile(optimizer=optimizer,
+                  loss={"objects": kl_divergence, "places": kl_divergence},
+                  metrics={"objects": [agreement], "places": [agreement]},
+                  jit_compile=True)  # XLA: SN-R's step ~5x faster on CPU
+    folder = out_dir / "checkpoint"
+    state, rows = None, []
+    if (folder / "state.json").exists():
+        state = json.loads((folder / "state.json").read_text())
+        model.load_weights(folder / "model.weights.h5")
+        optimizer.build(model.trainable_variables)
+        stored = np.load(folder / "optimizer.npz")
+        for i, var in enumerate(optimizer.variables):
+            var.assign(stored[f"arr_{i}"])
+        optimizer.learning_rate.assign(state["lr"])
+        rows = json.loads((out_dir / "history.json").read_text())["epochs"]
+        rows = rows[:state["epoch"]]
+        log(f"Resuming {out_dir} after epoch {state['epoch']}.")
+    initial = state["epoch"] if state else 0
+    plateau = keras.callbacks.ReduceLROnPlateau(
+        monitor="val_loss", factor=config.lr_factor,
+        patience=config.lr_patience, min_delta=0, min_lr=0, verbose=0)
+    run_state = _RunState(out_dir, config, constant, plateau, rows, state)
+    if initial < config.epochs:
+        model.fit(_batches(*train, config.batch_size, config.seed,
+                           initial * config.steps_per_epoch),
+                  steps_per_epoch=config.steps_per_epoch,
+                  epochs=config.epochs, initial_epoch=initial,
+                  callbacks=[_Evidence(val, config.batch_size), plateau,
+                             keras.callbacks.TerminateOnNaN(), run_state],
+                  verbose=verbose)
+    trunk = meta["trunk_weights"]
+    save_model_weights(assemble_student(config, model, trunk),
+                       out_dir / f"{config.model}_trunk_last.weights.h5")
+    model.load_weights(folder / "best.weights.h5")
+    save_model_weights(assemble_student(config, model, trunk),
+                       out_dir / f"{config.model}_trunk.weights.h5")
+    return rows
+
+
+def _run_cli(args):
+    features = Path(args.features)
+    if args.targets:
+        cache_features(args.targets, features)
+    config = TrunkConfig(
+        model=args.model, activation=args.activation,
+        rnn_activation=args.rnn_activation,
+        batch_norm=not args.no_batch_norm, epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
+        learning_rate=args.lr, seed=args.seed)
+    train_trunk(features, args.out, config, verbose=args.verbose)
+    return 0
+
+
+def add_cli(commands):
+    """The ``train-trunk`` command of ``soundnet-keras``."""
+    r = commands.add_parser(
+        "train-trunk", help="train a pretrained-trunk SN-F / SN-R: "
+        "conv1-conv5 from SoundNet-8, frozen; upper layers on cached pool5 "
+        "features (resumes a run in the same --out)")
+    r.add_argument("--model", default="snf", choices=("snf", "snr",
+                                                      "snr_lstm"))
+    r.add_argument("--features", required=True, metavar="DIR",
+                   help="the cached pool5 features (made first from "
+                        "--targets when given and not yet complete)")
+    r.add_argument("--targets", metavar="DIR",
+                   help="stored targets (`soundnet-keras targets`)")
+    r.add_argument("--out", required=True, metavar="DIR")
+    r.add_argument("--epochs", type=int, default=175,
+                   help="the paper: 175 for SN-F, 300 for SN-R")
+    r.add_argument("--steps-per-epoch", type=int, default=160)
+    r.add_argument("--batch-size", type=int, default=64)
+    r.add_argument("--lr", type=float, default=1e-3)
+    r.add_argument("--activation", default="tanh", help="SN-F's fc layers")
+    r.add_argument("--rnn-activation", default="relu",
+                   help="SN-R's recurrent cells (the paper: relu)")
+    r.add_argument("--no-batch-norm", action="store_true")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
+    r.set_defaults(run=_run_cli)
