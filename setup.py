@@ -16,9 +16,7 @@ setup(
     # (The released SoundNet-8 weights are fetched into the user cache.)
     package_data={
         "soundnet_keras": ["presets/SHA256SUMS", "presets/*.txt",
-                           "presets/snf_standin.weights.h5",
-                           "presets/snr_standin.weights.h5",
-                           "presets/snr_lstm_standin.weights.h5",
+                           "presets/*.weights.h5",
                            "presets/histories/*"],
         "sed": ["configs/*.yaml"],
     },

@@ -50,7 +50,7 @@ values, times = sk.extract_features(sk.load_audio("clip.wav"), 22050,
 assert values.shape == (130, 256), values.shape
 snr = sk.SoundNetR(weights="snr_lstm_standin")
 assert snr.name == "snr_lstm"
-for name in ("snf_standin", "snr_standin"):
+for name in ("snf_standin", "snr_standin", "snf_trunk_pool", "snr_trunk_pool"):
     sk.load_preset(name)
 assert sed.train.load_config("demo")["net"]
 print("python API: ok", result["places"][0])
