@@ -26,6 +26,8 @@ SETUP = """\
 %matplotlib inline
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from soundnet_keras.console import start_tensorflow
+start_tensorflow()  # TensorFlow without its start-up lines
 import pandas as pd
 pd.set_option("display.precision", 3)"""
 
