@@ -20,11 +20,11 @@ from soundnet_keras.training import label_frames
 from soundnet_keras.trunk import (TrunkConfig, cache_features,
                                   distillation_model, load_cache,
                                   train_trunk, trunk_model)
-from soundnet_keras.weights import default_weights_dir
+from soundnet_keras.weights import preset_path
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIP = 10.0  # seconds; 20 s in the paper, shorter here to keep tests fast
-HAVE_WEIGHTS = (default_weights_dir() / "soundnet8_flickr.weights.h5").exists()
+HAVE_WEIGHTS = preset_path("soundnet8_flickr").exists()
 TRUNK = "soundnet8_flickr" if HAVE_WEIGHTS else None
 TINY = dict(steps_per_epoch=2, batch_size=4)
 
@@ -213,7 +213,8 @@ def test_manifest_splits_are_kept(tmp_path):
 def test_committed_trunk_histories_hold_the_evidence(name):
     from soundnet_keras.trunk import HISTORY_FIELDS
     from soundnet_keras.weights import PRESETS, recorded_sha256
-    path = ROOT / "weights" / "histories" / f"{name}.history.json"
+    from soundnet_keras.weights import PACKAGE_DIR
+    path = PACKAGE_DIR / "histories" / f"{name}.history.json"
     record = json.loads(path.read_text())
     for key in ("command", "commit", "date", "machine"):
         assert record["provenance"].get(key), key
