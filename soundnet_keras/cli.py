@@ -272,6 +272,22 @@ def positive_int(text):
     return value
 
 
+def _train_trunk(args):
+    _need(args.targets)
+    from .trunk import TrunkConfig, cache_features, train_trunk
+    features = Path(args.features)
+    if args.targets:
+        cache_features(args.targets, features)
+    config = TrunkConfig(
+        model=args.model, activation=args.activation,
+        rnn_activation=args.rnn_activation,
+        batch_norm=not args.no_batch_norm, epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
+        learning_rate=args.lr, seed=args.seed)
+    train_trunk(features, args.out, config, verbose=args.verbose)
+    return 0
+
+
 def parser():
     from .specs import FEATURE_LAYERS, SPECS
     from .weights import presets_for
@@ -418,8 +434,30 @@ def parser():
                    "with its provenance to this JSON file")
     b.set_defaults(run=_baseline)
 
-    from .trunk import add_cli
-    add_cli(sub)
+    r = sub.add_parser(
+        "train-trunk", help="train a pretrained-trunk SN-F / SN-R: "
+        "conv1-conv5 from SoundNet-8, frozen; upper layers on cached pool5 "
+        "features (resumes a run in the same --out)")
+    r.add_argument("--model", default="snf", choices=("snf", "snr",
+                                                      "snr_lstm"))
+    r.add_argument("--features", required=True, metavar="DIR",
+                   help="the cached pool5 features (made first from "
+                        "--targets when given and not yet complete)")
+    r.add_argument("--targets", metavar="DIR",
+                   help="stored targets (`soundnet-keras targets`)")
+    r.add_argument("--out", required=True, metavar="DIR")
+    r.add_argument("--epochs", type=int, default=175,
+                   help="the paper: 175 for SN-F, 300 for SN-R")
+    r.add_argument("--steps-per-epoch", type=int, default=160)
+    r.add_argument("--batch-size", type=int, default=64)
+    r.add_argument("--lr", type=float, default=1e-3)
+    r.add_argument("--activation", default="tanh", help="SN-F's fc layers")
+    r.add_argument("--rnn-activation", default="relu",
+                   help="SN-R's recurrent cells (the paper: relu)")
+    r.add_argument("--no-batch-norm", action="store_true")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
+    r.set_defaults(run=_train_trunk)
     return p
 
 
