@@ -288,6 +288,23 @@ def _train_trunk(args):
     return 0
 
 
+def student_options(parser_):
+    """The options ``train`` and ``train-trunk`` share (the paper's
+    settings as defaults)."""
+    parser_.add_argument("--steps-per-epoch", type=int, default=160)
+    parser_.add_argument("--batch-size", type=int, default=64)
+    parser_.add_argument("--lr", type=float, default=1e-3)
+    parser_.add_argument("--activation", default="tanh",
+                         help="SN-F's fc layers")
+    parser_.add_argument("--rnn-activation", default="relu",
+                         help="SN-R's recurrent cells (the paper: relu)")
+    parser_.add_argument("--no-batch-norm", action="store_true",
+                         help="SN-R without batch norm after its recurrent "
+                              "layers")
+    parser_.add_argument("--seed", type=int, default=0)
+    parser_.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
+
+
 def parser():
     from .specs import FEATURE_LAYERS, SPECS
     from .weights import presets_for
@@ -407,22 +424,13 @@ def parser():
     r.add_argument("--targets", required=True, metavar="DIR")
     r.add_argument("--out", required=True, metavar="DIR")
     r.add_argument("--epochs", type=int, default=300)
-    r.add_argument("--steps-per-epoch", type=int, default=160)
-    r.add_argument("--batch-size", type=int, default=64)
-    r.add_argument("--lr", type=float, default=1e-3)
-    r.add_argument("--activation", default="tanh", help="SN-F's fc layers")
-    r.add_argument("--rnn-activation", default="relu",
-                   help="SN-R's recurrent cells (the paper: relu)")
-    r.add_argument("--no-batch-norm", action="store_true",
-                   help="SN-R without batch norm after its recurrent layers")
+    student_options(r)
     r.add_argument("--init-from-soundnet8", action="store_true",
                    help="start conv1-conv5 from the pretrained SoundNet-8 "
                         "(an extension; the paper trains from scratch)")
     r.add_argument("--clipnorm", type=float, default=None,
                    help="clip each gradient's norm (a deviation; the paper "
                         "does not clip)")
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
     r.set_defaults(run=_train)
 
     b = sub.add_parser("baseline", help="KL and top-1 agreement of the best "
@@ -448,15 +456,7 @@ def parser():
     r.add_argument("--out", required=True, metavar="DIR")
     r.add_argument("--epochs", type=int, default=175,
                    help="the paper: 175 for SN-F, 300 for SN-R")
-    r.add_argument("--steps-per-epoch", type=int, default=160)
-    r.add_argument("--batch-size", type=int, default=64)
-    r.add_argument("--lr", type=float, default=1e-3)
-    r.add_argument("--activation", default="tanh", help="SN-F's fc layers")
-    r.add_argument("--rnn-activation", default="relu",
-                   help="SN-R's recurrent cells (the paper: relu)")
-    r.add_argument("--no-batch-norm", action="store_true")
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
+    student_options(r)
     r.set_defaults(run=_train_trunk)
     return p
 
