@@ -37,8 +37,9 @@ import tensorflow as tf
 from .builder import build
 from .specs import get_spec, output_length, snf_spec, snr_spec
 from .targets import TargetStore, constant_student
-from .training import (GatherFrames, agreement, kl_divergence, label_frames,
-                       provenance, save_model_weights)
+from .training import (GatherFrames, agreement, build_student,
+                       kl_divergence, label_frames, provenance,
+                       save_model_weights)
 from .weights import load_into, resolve_weights, sha256
 
 TRUNK_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5")
@@ -189,13 +190,7 @@ def distillation_model(config, frames):
 
 def assemble_student(config, model, weights="soundnet8_flickr"):
     """The full student (waveform in) with the trunk and trained upper layers."""
-    from .models import SoundNetF, SoundNetR
-    if config.model == "snf":
-        student = SoundNetF(activation=config.activation)
-    else:
-        student = SoundNetR(cell="gru" if config.model == "snr" else "lstm",
-                            batch_norm=config.batch_norm,
-                            activation=config.rnn_activation)
+    student = build_student(config)
     trunk = trunk_model(weights)
     trained = [l for l in trunk.layers + model.get_layer("upper").layers +
                model.layers if l.weights and not isinstance(l, keras.Model)]

@@ -79,3 +79,19 @@ def any_weights(request):
     if request.param == "random":
         return request.getfixturevalue("random_weights")
     return request.getfixturevalue("real_weights")
+
+
+def write_tones(folder, durations, rate=16000):
+    """Writes ``f<i>.wav``: a tone of 150 + 90 i Hz plus noise, of each
+    duration in seconds; returns their paths (str)."""
+    import soundfile
+    rng = np.random.default_rng(0)
+    paths = []
+    for i, seconds in enumerate(durations):
+        t = np.arange(int(seconds * rate)) / rate
+        x = 0.2 * np.sin(2 * np.pi * (150 + 90 * i) * t)
+        x += 0.05 * rng.standard_normal(t.size)
+        path = Path(folder) / f"f{i}.wav"
+        soundfile.write(path, x, rate)
+        paths.append(str(path))
+    return paths

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile
 
 import soundnet_keras as sk
 from soundnet_keras.clips import plan_clips
@@ -17,22 +16,14 @@ from soundnet_keras.targets import (TargetStore, make_dataset, target_times,
 from soundnet_keras.training import (DistillConfig, kl_divergence,
                                      label_frames, train)
 
+from conftest import write_tones
+
 CLIP = 10.0  # seconds; 20 s in the paper, shorter here to keep tests fast
 
 
 @pytest.fixture(scope="module")
 def audio_files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("audio")
-    rng = np.random.default_rng(0)
-    paths = []
-    for i, seconds in enumerate([25, 21, 23, 31, 8]):
-        t = np.arange(int(seconds * 16000)) / 16000
-        x = 0.2 * np.sin(2 * np.pi * (150 + 90 * i) * t)
-        x += 0.05 * rng.standard_normal(t.size)
-        path = folder / f"f{i}.wav"
-        soundfile.write(path, x, 16000)
-        paths.append(str(path))
-    return paths
+    return write_tones(tmp_path_factory.mktemp("audio"), [25, 21, 23, 31, 8])
 
 
 @pytest.fixture(scope="module")

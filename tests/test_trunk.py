@@ -22,6 +22,8 @@ from soundnet_keras.trunk import (TrunkConfig, cache_features,
                                   train_trunk, trunk_model)
 from soundnet_keras.weights import preset_path
 
+from conftest import write_tones
+
 ROOT = Path(__file__).resolve().parent.parent
 CLIP = 10.0  # seconds; 20 s in the paper, shorter here to keep tests fast
 HAVE_WEIGHTS = preset_path("soundnet8_flickr").exists()
@@ -50,16 +52,7 @@ def test_teacher_alignment_targets_the_teachers_frame_centres():
 
 @pytest.fixture(scope="module")
 def features(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("audio")
-    rng = np.random.default_rng(0)
-    paths = []
-    for i, seconds in enumerate([21, 23, 31, 25]):
-        t = np.arange(int(seconds * 16000)) / 16000
-        x = 0.2 * np.sin(2 * np.pi * (150 + 90 * i) * t)
-        x += 0.05 * rng.standard_normal(t.size)
-        path = folder / f"f{i}.wav"
-        soundfile.write(path, x, 16000)
-        paths.append(str(path))
+    paths = write_tones(tmp_path_factory.mktemp("audio"), [21, 23, 31, 25])
     clips = plan_clips(paths, clip_seconds=CLIP, val_clips=2, hop_seconds=5.0)
     teacher = sk.SoundNet8(weights=TRUNK)
     targets = write_targets(tmp_path_factory.mktemp("targets"), clips,
