@@ -144,7 +144,8 @@ def _experiments(args):
         table = run_sweep(args.corpus, args.epochs, args.rows or [
             "lowlevel", "soundnet8_conv5"], args.seeds, args.variants,
             runs=args.runs or "runs/sweep", base=args.config,
-            jobs=args.jobs, threads=args.threads, log=_log)
+            jobs=args.jobs, threads=args.threads, log=_log,
+            histories=args.histories, publish=args.publish)
         with pd.option_context("display.width", 160,
                                "display.max_columns", 20):
             print(table.to_string(index=False,
@@ -257,8 +258,9 @@ def parser():
                    "default RUNS/histories")
     p.add_argument("--publish", action="store_true",
                    help="write the histories to the committed folder "
-                   "notebooks/histories/table4 (never replacing a history "
-                   "with more epochs or another config)")
+                   "(table4: notebooks/histories/table4, sweep: "
+                   "notebooks/histories/warmup), never replacing a history "
+                   "with more epochs or another config")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=_experiments)
 

@@ -32,7 +32,8 @@ DEFAULTS = {
               "cache_dir": None},
     "training": {"corpus": None, "out": None, "epochs": 200,
                  "batch_size": 5, "chunk_frames": 500, "tolerance": 10,
-                 "seed": 0, "jit_compile": True, "progress": True},
+                 "seed": 0, "jit_compile": True, "progress": True,
+                 "pretrain_epochs": 0},
 }
 
 #: The variant the first experiments used: tanh cells and the gradient's
@@ -60,7 +61,7 @@ SCHEMA = {
                  "batch_size": Field(int, 1), "chunk_frames": Field(int, 1),
                  "tolerance": Field(int, 0, nullable=True),
                  "seed": Field(int, 0), "jit_compile": Field(bool),
-                 "progress": Field(bool)},
+                 "progress": Field(bool), "pretrain_epochs": Field(int, 0)},
 }
 
 

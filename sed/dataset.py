@@ -238,9 +238,11 @@ def recording_ter(model, recordings, chunk_frames=500, batch_size=16):
                             batch_size)["ter"]
 
 
-def prepare_features(config, progress=True):
+def prepare_features(config, progress=True, workers=1):
     """Features of a corpus for a config: the corpus, the extractor, the
-    fitted normaliser and the recordings of each split.
+    fitted normaliser and the recordings of each split. ``workers``:
+    processes for the descriptors of fitted kinds (``lowlevel``,
+    ``opensmile``) while they are computed.
 
     Returns:
         ``(corpus, extractor, normaliser, data)`` with ``data`` a dict split
@@ -259,7 +261,7 @@ def prepare_features(config, progress=True):
     extractor = make_extractor(feats["kind"], weights=feats["weights"],
                                fit_paths=train_paths,
                                cache=FeatureCache(cache_dir),
-                               progress=progress)
+                               progress=progress, workers=workers)
     raw = {split: features_for(corpus, feats["kind"], cache_dir, split=split,
                                extractor=extractor, progress=progress)
            for split in SPLITS}

@@ -70,11 +70,23 @@ TABLE4 = (
     Row("snr_gru3_bn", "SN-R gru3-BN", "snr:gru3_bn", (60.9, 90.5, 91.2)),
 )
 
+#: Rows beyond the paper's table that experiments may name: the low-level
+#: feature of [6]'s kind (openSMILE emobase, PCA to 50, not whitened), the
+#: paper's "Low-level" row as its authors most likely computed it; the
+#: paper's TERs are that row's.
+EXTRA_ROWS = (
+    Row("opensmile", "Low-level (openSMILE)", "opensmile", (15.2, 82.8, 81.0)),
+)
+
 #: The committed histories of the Table 4 runs in the checkout: what
 #: :func:`table4` and :mod:`sed.plots` read by default. (Training writes to
 #: ``histories``, relative to the working folder as on the command line.)
 COMMITTED_HISTORIES = (Path(__file__).resolve().parent.parent / "notebooks"
                        / "histories" / "table4")
+
+#: The committed histories of the warm-up sweep (Figure 2): what
+#: ``sed-ctc experiments sweep --publish`` writes.
+COMMITTED_SWEEPS = COMMITTED_HISTORIES.parent / "warmup"
 
 #: The files of a run copied to the histories folder.
 HISTORY_FILES = ("history.json", "history.csv", "config.yaml")
@@ -86,12 +98,13 @@ TABLE4_COLUMNS = ("row", "label", "kind", "epochs", "train_ter", "val_ter",
 
 
 def table4_row(name):
-    """The :class:`Row` with this ``name``, ``label`` or ``kind``."""
-    for row in TABLE4:
+    """The :class:`Row` with this ``name``, ``label`` or ``kind`` (of
+    :data:`TABLE4` or :data:`EXTRA_ROWS`)."""
+    for row in TABLE4 + EXTRA_ROWS:
         if name in (row.name, row.label, row.kind):
             return row
     raise ValueError(f"No Table 4 row {name!r}. Rows: "
-                     f"{', '.join(row.name for row in TABLE4)}")
+                     f"{', '.join(row.name for row in TABLE4 + EXTRA_ROWS)}")
 
 
 def _history_state(history_path):
@@ -277,7 +290,47 @@ VARIANTS = {"paper": {}, "tanh_clipped": {"net": {"activation": "tanh"},
 #: The columns of ``sweep.csv``.
 SWEEP_COLUMNS = ("run", "row", "variant", "seed", "epochs", "train_ter",
                  "val_ter", "test_ter", "best_val_ter", "best_epoch",
-                 "first_nonblank_epoch", "status")
+                 "first_nonblank_epoch", "first_nonblank_step",
+                 "ter50_epoch", "ter50_step", "status")
+
+
+def warmup_marks(rows):
+    """Where a run's warm-up ends, from its history rows.
+
+    Returns:
+        A dict: ``first_nonblank_epoch``, the first epoch after which the
+        best-path decoding of the training recordings holds a token;
+        ``first_nonblank_step``, the first training step (counted over the
+        run) whose minibatch has a non-blank best-path frame;
+        ``ter50_epoch`` / ``ter50_step``, the first epoch after which the
+        training TER is below 50% and the steps trained by its end. None
+        where it did not happen.
+
+    Example:
+        >>> rows = [dict(epoch=1, steps=2, step_nonblank=[0, 0],
+        ...              train_decoded_tokens=0, train_ter=1.0),
+        ...         dict(epoch=2, steps=2, step_nonblank=[0, 0.1],
+        ...              train_decoded_tokens=5, train_ter=0.4)]
+        >>> warmup_marks(rows)
+        {'first_nonblank_epoch': 2, 'first_nonblank_step': 4, 'ter50_epoch': 2, 'ter50_step': 4}
+    """
+    marks = dict.fromkeys(("first_nonblank_epoch", "first_nonblank_step",
+                           "ter50_epoch", "ter50_step"))
+    steps = 0
+    for row in rows:
+        shares = row.get("step_nonblank") or []
+        if marks["first_nonblank_step"] is None:
+            hit = next((i for i, v in enumerate(shares, 1) if v > 0), None)
+            if hit is not None:
+                marks["first_nonblank_step"] = steps + hit
+        steps += int(row.get("steps") or len(shares))
+        if marks["first_nonblank_epoch"] is None and \
+                row.get("train_decoded_tokens"):
+            marks["first_nonblank_epoch"] = row["epoch"]
+        ter = row.get("train_ter")
+        if marks["ter50_epoch"] is None and ter is not None and ter < 0.5:
+            marks["ter50_epoch"], marks["ter50_step"] = row["epoch"], steps
+    return marks
 
 
 def sweep_runs(rows, seeds, variants, corpus, epochs, runs, base=None,
@@ -304,27 +357,38 @@ def sweep_runs(rows, seeds, variants, corpus, epochs, runs, base=None,
     return out
 
 
-def _sweep_worker(config, threads):
-    """Trains one run in a worker process; returns (name, message)."""
+def _sweep_worker(config, threads, dest):
+    """Trains one run in a worker process, copying its history to ``dest``
+    after every epoch; returns None, or the divergence message."""
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"
     from .train import TrainingDiverged, train
+    run_dir = Path(config["training"]["out"])
     try:
-        train(config, log=None)
+        train(config, log=None,
+              on_epoch=lambda _: _copy_history(run_dir, dest))
         return None
     except TrainingDiverged as err:
         return str(err)
+    finally:
+        if (run_dir / "history.json").is_file():
+            _copy_history(run_dir, dest)
 
 
 def run_sweep(corpus, epochs, rows, seeds=(0,), variants=("paper",),
-              runs="runs/sweep", base=None, jobs=2, threads=1, log=print):
+              runs="runs/sweep", base=None, jobs=2, threads=1, log=print,
+              histories=None, publish=False):
     """Trains every row x seed x recipe variant; each run resumable on its
     own (its run folder, :func:`sed.train.train`), ``jobs`` runs at once in
     worker processes of ``threads`` TensorFlow threads each
     (``benchmarks/ctc_sweep.py`` measures which split of the cores gives
     the most steps per second; on the 2-core machine: 2 processes x 1
     thread). Features are computed (and cached) first, one row at a time.
-    Writes ``runs/sweep.csv`` (:data:`SWEEP_COLUMNS`).
+    Each run's history, config and provenance are copied after every epoch
+    to ``histories/<run>/`` (default ``<runs>/histories``, or
+    :data:`COMMITTED_SWEEPS` with ``publish``; a published history with more
+    epochs is kept until the run catches up), and ``sweep.csv``
+    (:data:`SWEEP_COLUMNS`) is written there and in ``runs``.
 
     Returns:
         The sweep table (:func:`sweep_table`).
@@ -339,32 +403,38 @@ def run_sweep(corpus, epochs, rows, seeds=(0,), variants=("paper",),
         kinds.setdefault(config["feats"]["kind"], config)
     for kind, config in kinds.items():       # fill the feature cache
         say(f"features: {kind}")
-        prepare_features(config, progress=False)
+        prepare_features(config, progress=False, workers=jobs)
     todo = {name: config for name, config in configs.items()
             if _history_state(Path(config["training"]["out"]) /
                               "history.json")[0] < epochs
             and not _history_state(Path(config["training"]["out"]) /
                                    "history.json")[1]}
+    if histories is None:
+        histories = COMMITTED_SWEEPS if publish else Path(runs) / "histories"
+    histories = Path(histories)
+    for name, config in configs.items():      # refuse before any training
+        check_publishable(config, histories / name)
     say(f"{len(configs)} runs, {len(todo)} to train, {jobs} at once x "
-        f"{threads} thread(s).")
+        f"{threads} thread(s); histories in {histories}.")
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) \
             as pool:
-        futures = {pool.submit(_sweep_worker, config, threads): name
+        futures = {pool.submit(_sweep_worker, config, threads,
+                               histories / name): name
                    for name, config in todo.items()}
         for future in concurrent.futures.as_completed(futures):
             stopped = future.result()
             say(f"{futures[future]}: "
                 + (f"diverged: {stopped}" if stopped else "done"))
-    table = sweep_table(runs)
-    table.to_csv(Path(runs) / "sweep.csv", index=False, float_format="%.4f")
-    return table
+    for folder in (Path(runs), histories):
+        table = sweep_table(folder)
+        table.to_csv(folder / "sweep.csv", index=False, float_format="%.4f")
+    return sweep_table(histories)
 
 
 def sweep_table(runs):
-    """One line per run folder of a sweep (:data:`SWEEP_COLUMNS`); the
-    first epoch whose training decoding is not empty
-    (``first_nonblank_epoch``) marks the end of the warm-up."""
+    """One line per run folder of a sweep (:data:`SWEEP_COLUMNS`), with the
+    end of each run's warm-up (:func:`warmup_marks`)."""
     lines = []
     for path in sorted(Path(runs).glob("*-*-seed*/history.json")):
         record = json.loads(path.read_text())
@@ -373,22 +443,20 @@ def sweep_table(runs):
         last = rows[-1] if rows else {}
         scored = [r for r in rows if r.get("val_ter") is not None]
         best = min(scored, key=lambda r: r["val_ter"]) if scored else {}
-        first = next((r["epoch"] for r in rows
-                      if r.get("train_decoded_tokens")), None)
         target = record["config"]["training"]["epochs"]
         lines.append(dict(
             run=path.parent.name, row=row, variant=variant,
             seed=int(seed[4:]), epochs=len(rows),
             train_ter=last.get("train_ter"), val_ter=last.get("val_ter"),
             test_ter=last.get("test_ter"), best_val_ter=best.get("val_ter"),
-            best_epoch=best.get("epoch"), first_nonblank_epoch=first,
+            best_epoch=best.get("epoch"), **warmup_marks(rows),
             status=record.get("stopped") and "diverged" or (
                 "finished" if len(rows) >= target else "running")))
     return pd.DataFrame(lines, columns=list(SWEEP_COLUMNS))
 
 
-__all__ = ["COMMITTED_HISTORIES", "HISTORY_FILES", "Row", "TABLE4",
+__all__ = ["COMMITTED_HISTORIES", "COMMITTED_SWEEPS", "EXTRA_ROWS", "HISTORY_FILES", "Row", "TABLE4",
            "TABLE4_COLUMNS", "SWEEP_COLUMNS", "VARIANTS",
            "check_publishable", "row_config", "run_sweep", "run_table4",
-           "sweep_runs", "sweep_table", "table4", "table4_row",
+           "sweep_runs", "sweep_table", "table4", "table4_row", "warmup_marks",
            "write_table4"]

@@ -38,6 +38,10 @@ below):
   provenance), through :class:`soundnet_keras.runs.RunFolder`: a process
   killed at any moment and started again with the same command gives the
   history and weights of an uninterrupted run.
+* Optionally (``training.pretrain_epochs`` > 0, for low-level features as
+  in the paper's Section 4.2), the BiLSTM is first trained as a frame-wise
+  event classifier (:mod:`sed.pretrain`) and CTC training starts from its
+  weights.
 * For the analysis of the "warm-up" (the epochs in which the network
   outputs only blanks), every row holds, per split, the substitutions,
   deletions, insertions, reference and decoded token counts, and per
@@ -210,6 +214,15 @@ def _fit(model, data, run, cfg, log, show_progress, prov, on_epoch):
                     epochs=rows)
 
     state = run.restore(variables)
+    if state is None and int(tr["pretrain_epochs"]):
+        from .pretrain import pretrain
+        classifier = pretrain(data, run.folder / "pretrain", cfg,
+                              model.n_classes, model.input_dim, log)
+        for mine, theirs in zip(model.blstm.weights,
+                                classifier.blstm.weights):
+            mine.assign(theirs)
+        log(f"The BiLSTM starts from the frame-wise classifier of "
+            f"{run.folder / 'pretrain'}.")
     rows = []
     if state is not None:
         rows = state["rows"]

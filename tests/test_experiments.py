@@ -182,6 +182,9 @@ def test_sweep_runs_rows_seeds_and_variants(corpus, tmp_path):
     assert tanh["net"]["activation"] == "tanh" and \
         tanh["opt"]["clipnorm"] == 1.0 and tanh["training"]["seed"] == 1
     assert configs["lowlevel-paper-seed0"]["net"]["activation"] == "relu_g"
+    assert sweep_runs(["opensmile"], [0], ["paper"], corpus.root, 1,
+                      tmp_path)["opensmile-paper-seed0"]["feats"]["kind"] \
+        == "opensmile"
     with pytest.raises(ValueError, match="Unknown recipe variant 'adam'"):
         sweep_runs(["lowlevel"], [0], ["adam"], corpus.root, 1, tmp_path)
     tiny = {**TINY, "training": {**TINY["training"], "jit_compile": False}}
@@ -193,6 +196,12 @@ def test_sweep_runs_rows_seeds_and_variants(corpus, tmp_path):
     assert (table["epochs"] == 1).all() and (table["status"] ==
                                              "finished").all()
     assert (tmp_path / "runs" / "sweep.csv").is_file()
+    # every run's history is copied to the histories folder as it grows
+    for run in table["run"]:
+        copied = json.loads((tmp_path / "runs" / "histories" / run /
+                             "history.json").read_text())
+        assert len(copied["epochs"]) == 1
+    assert (tmp_path / "runs" / "histories" / "sweep.csv").is_file()
     lines = []        # finished runs are not trained again
     run_sweep(corpus.root, 1, ["lowlevel"], [0, 1], ["paper"],
               tmp_path / "runs", tiny, jobs=2, log=lines.append)
