@@ -301,13 +301,15 @@ def warmup_marks(rows):
         A dict: ``first_nonblank_epoch``, the first epoch after which the
         best-path decoding of the training recordings holds a token;
         ``first_nonblank_step``, the first training step (counted over the
-        run) whose minibatch has a non-blank best-path frame;
+        run) after the network first output only blanks (a freshly
+        initialised network emits tokens everywhere until its first
+        updates) whose minibatch has a non-blank best-path frame;
         ``ter50_epoch`` / ``ter50_step``, the first epoch after which the
         training TER is below 50% and the steps trained by its end. None
         where it did not happen.
 
     Example:
-        >>> rows = [dict(epoch=1, steps=2, step_nonblank=[0, 0],
+        >>> rows = [dict(epoch=1, steps=2, step_nonblank=[0.9, 0],
         ...              train_decoded_tokens=0, train_ter=1.0),
         ...         dict(epoch=2, steps=2, step_nonblank=[0, 0.1],
         ...              train_decoded_tokens=5, train_ter=0.4)]
@@ -316,13 +318,16 @@ def warmup_marks(rows):
     """
     marks = dict.fromkeys(("first_nonblank_epoch", "first_nonblank_step",
                            "ter50_epoch", "ter50_step"))
-    steps = 0
+    steps, blank = 0, False
     for row in rows:
         shares = row.get("step_nonblank") or []
-        if marks["first_nonblank_step"] is None:
-            hit = next((i for i, v in enumerate(shares, 1) if v > 0), None)
-            if hit is not None:
-                marks["first_nonblank_step"] = steps + hit
+        for i, share in enumerate(shares, 1):
+            if marks["first_nonblank_step"] is not None:
+                break
+            if share == 0:
+                blank = True
+            elif blank:
+                marks["first_nonblank_step"] = steps + i
         steps += int(row.get("steps") or len(shares))
         if marks["first_nonblank_epoch"] is None and \
                 row.get("train_decoded_tokens"):

@@ -17,7 +17,8 @@ import pandas as pd
 
 from soundnet_keras.plots import read_history
 
-from .experiments import COMMITTED_HISTORIES, TABLE4, table4, table4_row
+from .experiments import (COMMITTED_HISTORIES, COMMITTED_SWEEPS, EXTRA_ROWS,
+                          TABLE4, table4, table4_row)
 
 #: The feature rows Figure 2 draws.
 FIGURE2_ROWS = ("lowlevel", "soundnet8_conv5", "snf_fc1", "snr_gru1_bn")
@@ -70,6 +71,93 @@ def plot_convergence(histories, axes=None):
     fig = axes[0].figure
     fig.tight_layout()
     return fig
+
+
+def sweep_histories(histories=COMMITTED_SWEEPS):
+    """Run name (``<row>-<variant>-seed<seed>``) -> history DataFrame
+    (:func:`read_history`) of each run of a sweep
+    (:func:`sed.experiments.run_sweep`) found in ``histories``."""
+    return {path.parent.name: read_history(path) for path in
+            sorted(Path(histories).glob("*-*-seed*/history.json"))}
+
+
+def _run_style(name):
+    """Colour, line style and legend label of a sweep run: one colour per
+    feature row, solid for the paper's recipe, dashed for the others."""
+    import matplotlib.pyplot as plt
+    row, variant, _ = name.rsplit("-", 2)
+    names = [r.name for r in TABLE4 + EXTRA_ROWS]
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colour = colours[names.index(row) % len(colours)] if row in names \
+        else "grey"
+    label = f"{table4_row(row).label}, {variant}" if row in names else \
+        f"{row}, {variant}"
+    return colour, "-" if variant == "paper" else "--", label
+
+
+def plot_warmup(histories, axes=None):
+    """Figure 2 from a sweep: training loss and train / validation / test
+    TER per epoch, every seed a line of its own (one colour per feature,
+    solid: the paper's recipe, dashed: tanh + clipping).
+
+    Args:
+        histories: run name -> history DataFrame (:func:`sweep_histories`).
+        axes: four matplotlib axes, or None for a new figure.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+    if axes is None:
+        fig, axes = plt.subplots(1, 4, figsize=(15, 3.8))
+    panels = (("train_loss", "training loss (nats per frame)"),
+              ("train_ter", "training TER"), ("val_ter", "validation TER"),
+              ("test_ter", "test TER"))
+    labelled = set()
+    for ax, (field, title) in zip(axes, panels):
+        for name, frame in histories.items():
+            colour, style, label = _run_style(name)
+            ax.plot(frame["epoch"], frame[field], style, color=colour,
+                    linewidth=1.2, alpha=0.85,
+                    label=None if label in labelled else label)
+            labelled.add(label)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("epoch")
+        if field != "train_loss":
+            ax.set_ylim(0, 1.05)
+    fig = axes[0].figure
+    fig.legend(loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig
+
+
+def plot_warmup_steps(histories, steps=None, window=25, ax=None):
+    """The share of non-blank frames in the best path per training step
+    (a running mean over ``window`` steps), over the first ``steps`` steps
+    of each sweep run: where the warm-up ends within the first epochs.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.6))
+    labelled = set()
+    for name, frame in histories.items():
+        shares = np.concatenate([np.asarray(v, float)
+                                 for v in frame["step_nonblank"]])
+        if steps is not None:
+            shares = shares[:steps]
+        smooth = pd.Series(shares).rolling(window, min_periods=1).mean()
+        colour, style, label = _run_style(name)
+        ax.plot(np.arange(1, len(shares) + 1), smooth, style, color=colour,
+                linewidth=1, label=None if label in labelled else label)
+        labelled.add(label)
+    ax.set_xlabel("training step (minibatch of 5 x 500 frames)")
+    ax.set_ylabel("non-blank share of frames")
+    ax.legend(fontsize=8)
+    ax.figure.tight_layout()
+    return ax.figure
 
 
 def table4_comparison(histories=COMMITTED_HISTORIES):
@@ -367,5 +455,6 @@ __all__ = ["DETECTION_PANELS", "FIGURE2_FIELDS", "FIGURE2_ROWS",
            "detection_figure", "draw_event_roll", "draw_posteriors",
            "log_mel_spectrogram",
            "plot_convergence", "plot_detection", "plot_posterior_epochs",
-           "plot_table4", "reference_events", "table4_comparison",
+           "plot_table4", "plot_warmup", "plot_warmup_steps",
+           "reference_events", "sweep_histories", "table4_comparison",
            "table4_histories"]
