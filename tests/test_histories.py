@@ -88,3 +88,34 @@ def test_readers_default_to_the_committed_histories(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(table4(), committed)
     pd.testing.assert_frame_equal(table4_comparison(),
                                   table4_comparison(TABLE4_DIR))
+
+
+WARMUP_DIR = ROOT / "notebooks" / "histories" / "warmup"
+
+
+def warmup_histories():
+    return sorted(WARMUP_DIR.glob("*-*-seed*/history.json"))
+
+
+@pytest.mark.parametrize("path", warmup_histories(),
+                         ids=lambda p: p.parent.name)
+def test_warmup_histories_hold_their_run(path):
+    from sed.experiments import VARIANTS, table4_row
+    from sed.train import HISTORY_FIELDS
+    record = json.loads(path.read_text())
+    check_provenance(record, path.parent.name)
+    row, variant, seed = path.parent.name.rsplit("-", 2)
+    config = record["config"]
+    assert config["feats"]["kind"] == table4_row(row).kind
+    assert config["training"]["seed"] == int(seed[len("seed"):])
+    for section, values in VARIANTS[variant].items():
+        for key, value in values.items():
+            assert config[section][key] == value, (section, key)
+    if variant == "paper":
+        assert config["net"]["activation"] == "relu_g"
+        assert config["opt"]["clipnorm"] is None
+    epochs = record["epochs"]
+    assert [r["epoch"] for r in epochs] == list(range(1, len(epochs) + 1))
+    for r in epochs:
+        assert set(HISTORY_FIELDS) <= set(r), r["epoch"]
+        assert len(r["step_nonblank"]) == len(r["step_loss"]) == r["steps"]
