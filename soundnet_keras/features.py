@@ -114,22 +114,35 @@ class FeatureExtractor:
                                for i in range(0, len(x), per_call)])
 
     def chunks(self, n_samples, chunk_seconds=None):
-        """Yields ``(start, stop, first, last)``: input samples
-        ``[start, stop)`` give whole-input frames ``[first, last)`` as their
-        frames ``[first - start // jump, last - start // jump)``."""
-        jump, field, offset = (self.geometry[k]
-                               for k in ("jump", "field", "offset"))
-        chunk_seconds = chunk_seconds or self.chunk_seconds
-        total = self.n_frames(n_samples)
-        if not np.isfinite(field):  # recurrent: every frame sees everything
-            yield 0, n_samples, 0, total
-            return
-        per_chunk = max(1, int(chunk_seconds * self.sample_rate) // jump)
-        for first in range(0, total, per_chunk):
-            last = min(total, first + per_chunk)
-            start = max(0, (first * jump + offset) // jump * jump)
-            stop = min(n_samples, (last - 1) * jump + offset + field)
-            yield start, stop, first, last
+        """:func:`chunk_bounds` of this layer (default chunk: the
+        extractor's)."""
+        return chunk_bounds(self.spec, self.layer, n_samples,
+                            chunk_seconds or self.chunk_seconds)
+
+
+def chunk_bounds(spec, layer, n_samples, chunk_seconds):
+    """Yields ``(start, stop, first, last)``: input samples ``[start,
+    stop)`` give whole-input frames ``[first, last)`` of ``layer`` as their
+    frames ``[first - start // jump, last - start // jump)``; about
+    ``chunk_seconds`` of frames per chunk (recurrent layers: one chunk).
+
+    Example:
+        >>> list(chunk_bounds("soundnet8", "conv8", 22050 * 60, 30))
+        [(0, 854782, 0, 10), (589824, 1313534, 10, 17)]
+    """
+    spec = get_spec(spec)
+    jump, field, offset = (geometry(spec)[layer][k]
+                           for k in ("jump", "field", "offset"))
+    total = output_length(spec, layer, n_samples)
+    if not np.isfinite(field):  # recurrent: every frame sees everything
+        yield 0, n_samples, 0, total
+        return
+    per_chunk = max(1, int(chunk_seconds * spec["sample_rate"]) // jump)
+    for first in range(0, total, per_chunk):
+        last = min(total, first + per_chunk)
+        start = max(0, (first * jump + offset) // jump * jump)
+        stop = min(n_samples, (last - 1) * jump + offset + field)
+        yield start, stop, first, last
 
 
 _CACHE = weakref.WeakKeyDictionary()   # keras.Model -> {layer: extractor}
