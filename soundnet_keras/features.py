@@ -33,6 +33,29 @@ CHUNK_SECONDS = 120.0
 FAST_CHUNK_SECONDS = 80.0
 
 
+def compile_outputs(model, outputs):
+    """``x -> outputs``: ``model`` from its input to ``outputs`` (a tensor
+    of its graph, or a dict or list of them), compiled once
+    (:func:`soundnet_keras.inference.compile_function`); it reads the
+    weights as they are at each call.
+
+    Example:
+        >>> m = SoundNet8(weights=None)
+        >>> run = compile_outputs(m, {"conv1": m.get_layer("conv1").output})
+        >>> tuple(run(np.zeros((1, 22050, 1), "float32"))["conv1"].shape)
+        (1, 11026, 16)
+    """
+    sub = keras.Model(model.input, outputs)
+    if keras.backend.backend() == "jax":
+        # Stateless: the weights are arguments, never baked in.
+        run = compile_function(lambda v, x: sub.stateless_call(
+            v[0], v[1], x, training=False)[0])
+        return lambda x: run((
+            [w.value for w in sub.trainable_variables],
+            [w.value for w in sub.non_trainable_variables]), x)
+    return compile_function(lambda x: sub(x, training=False))
+
+
 def keras_layer_name(model, layer):
     """The Keras layer whose output is the named feature layer.
 
@@ -85,16 +108,7 @@ class FeatureExtractor:
                 "field"] / self.sample_rate)
             return
         self.chunk_seconds = CHUNK_SECONDS
-        sub = keras.Model(model.input, model.get_layer(name).output)
-        if keras.backend.backend() == "jax":
-            # Stateless: the weights are arguments, never baked in.
-            run = compile_function(lambda v, x: sub.stateless_call(
-                v[0], v[1], x, training=False)[0])
-            self._run = lambda x: run((
-                [w.value for w in sub.trainable_variables],
-                [w.value for w in sub.non_trainable_variables]), x)
-        else:
-            self._run = compile_function(lambda x: sub(x, training=False))
+        self._run = compile_outputs(model, model.get_layer(name).output)
 
     def n_frames(self, n_samples):
         return output_length(self.spec, self.layer, n_samples)
