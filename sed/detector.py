@@ -27,7 +27,10 @@ def save_detector(out_dir, model, classes, extractor, normaliser, config,
 
     ``detector.json`` (classes, feature kind, the feature weights and their
     hash, the network's config, the chunk length) and ``features/``
-    (``normaliser.npz``; ``lowlevel_pca.npz`` for the low-level feature).
+    (``normaliser.npz``; for a fitted kind its PCA, ``<kind>_pca.npz``:
+    ``lowlevel_pca.npz``, ``opensmile_pca.npz``). ``detector.json`` names
+    the PCA's file, so folders written before the file was named after its
+    kind (``lowlevel_pca.npz`` for every kind) load as they are.
     """
     out_dir = Path(out_dir)
     folder = out_dir / "features"
@@ -40,9 +43,10 @@ def save_detector(out_dir, model, classes, extractor, normaliser, config,
                 chunk_frames=int(config["training"]["chunk_frames"]),
                 normaliser="features/normaliser.npz",
                 data_fingerprint=data_fingerprint)
-    if hasattr(extractor, "save"):  # the low-level PCA
-        extractor.save(folder / "lowlevel_pca.npz")
-        info["feature_params"] = "features/lowlevel_pca.npz"
+    if hasattr(extractor, "save"):  # a fitted kind's PCA
+        name = f"{info['feature_kind']}_pca.npz"
+        extractor.save(folder / name)
+        info["feature_params"] = f"features/{name}"
     else:
         weights_path = getattr(extractor, "weights_path", None)
         named = feats["weights"]

@@ -224,13 +224,9 @@ def _targets(args):
 def _train(args):
     _need(args.targets)
     from .training import DistillConfig, train
-    config = DistillConfig(
-        model=args.model, activation=args.activation,
-        batch_norm=not args.no_batch_norm, epochs=args.epochs,
-        steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
-        learning_rate=args.lr, seed=args.seed,
-        init_from_soundnet8=args.init_from_soundnet8, clipnorm=args.clipnorm,
-        rnn_activation=args.rnn_activation)
+    config = student_config(DistillConfig, args,
+                            init_from_soundnet8=args.init_from_soundnet8,
+                            clipnorm=args.clipnorm)
     train(args.targets, args.out, config, verbose=args.verbose)
     return 0
 
@@ -278,12 +274,7 @@ def _train_trunk(args):
     features = Path(args.features)
     if args.targets:
         cache_features(args.targets, features)
-    config = TrunkConfig(
-        model=args.model, activation=args.activation,
-        rnn_activation=args.rnn_activation,
-        batch_norm=not args.no_batch_norm, epochs=args.epochs,
-        steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
-        learning_rate=args.lr, seed=args.seed)
+    config = student_config(TrunkConfig, args)
     train_trunk(features, args.out, config, verbose=args.verbose)
     return 0
 
@@ -303,6 +294,18 @@ def student_options(parser_):
                               "layers")
     parser_.add_argument("--seed", type=int, default=0)
     parser_.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
+
+
+def student_config(cls, args, **extra):
+    """A :class:`soundnet_keras.training.StudentConfig` (subclass ``cls``)
+    from ``--model``, ``--epochs`` and :func:`student_options`; ``extra``:
+    the subclass's own fields."""
+    return cls(model=args.model, activation=args.activation,
+               rnn_activation=args.rnn_activation,
+               batch_norm=not args.no_batch_norm, epochs=args.epochs,
+               steps_per_epoch=args.steps_per_epoch,
+               batch_size=args.batch_size, learning_rate=args.lr,
+               seed=args.seed, **extra)
 
 
 def parser():

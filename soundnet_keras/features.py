@@ -33,6 +33,29 @@ CHUNK_SECONDS = 120.0
 FAST_CHUNK_SECONDS = 80.0
 
 
+def compile_outputs(model, outputs):
+    """``x -> outputs``: ``model`` from its input to ``outputs`` (a tensor
+    of its graph, or a dict or list of them), compiled once
+    (:func:`soundnet_keras.inference.compile_function`); it reads the
+    weights as they are at each call.
+
+    Example:
+        >>> m = SoundNet8(weights=None)
+        >>> run = compile_outputs(m, {"conv1": m.get_layer("conv1").output})
+        >>> tuple(run(np.zeros((1, 22050, 1), "float32"))["conv1"].shape)
+        (1, 11026, 16)
+    """
+    sub = keras.Model(model.input, outputs)
+    if keras.backend.backend() == "jax":
+        # Stateless: the weights are arguments, never baked in.
+        run = compile_function(lambda v, x: sub.stateless_call(
+            v[0], v[1], x, training=False)[0])
+        return lambda x: run((
+            [w.value for w in sub.trainable_variables],
+            [w.value for w in sub.non_trainable_variables]), x)
+    return compile_function(lambda x: sub(x, training=False))
+
+
 def keras_layer_name(model, layer):
     """The Keras layer whose output is the named feature layer.
 
@@ -85,16 +108,7 @@ class FeatureExtractor:
                 "field"] / self.sample_rate)
             return
         self.chunk_seconds = CHUNK_SECONDS
-        sub = keras.Model(model.input, model.get_layer(name).output)
-        if keras.backend.backend() == "jax":
-            # Stateless: the weights are arguments, never baked in.
-            run = compile_function(lambda v, x: sub.stateless_call(
-                v[0], v[1], x, training=False)[0])
-            self._run = lambda x: run((
-                [w.value for w in sub.trainable_variables],
-                [w.value for w in sub.non_trainable_variables]), x)
-        else:
-            self._run = compile_function(lambda x: sub(x, training=False))
+        self._run = compile_outputs(model, model.get_layer(name).output)
 
     def n_frames(self, n_samples):
         return output_length(self.spec, self.layer, n_samples)
@@ -114,22 +128,35 @@ class FeatureExtractor:
                                for i in range(0, len(x), per_call)])
 
     def chunks(self, n_samples, chunk_seconds=None):
-        """Yields ``(start, stop, first, last)``: input samples
-        ``[start, stop)`` give whole-input frames ``[first, last)`` as their
-        frames ``[first - start // jump, last - start // jump)``."""
-        jump, field, offset = (self.geometry[k]
-                               for k in ("jump", "field", "offset"))
-        chunk_seconds = chunk_seconds or self.chunk_seconds
-        total = self.n_frames(n_samples)
-        if not np.isfinite(field):  # recurrent: every frame sees everything
-            yield 0, n_samples, 0, total
-            return
-        per_chunk = max(1, int(chunk_seconds * self.sample_rate) // jump)
-        for first in range(0, total, per_chunk):
-            last = min(total, first + per_chunk)
-            start = max(0, (first * jump + offset) // jump * jump)
-            stop = min(n_samples, (last - 1) * jump + offset + field)
-            yield start, stop, first, last
+        """:func:`chunk_bounds` of this layer (default chunk: the
+        extractor's)."""
+        return chunk_bounds(self.spec, self.layer, n_samples,
+                            chunk_seconds or self.chunk_seconds)
+
+
+def chunk_bounds(spec, layer, n_samples, chunk_seconds):
+    """Yields ``(start, stop, first, last)``: input samples ``[start,
+    stop)`` give whole-input frames ``[first, last)`` of ``layer`` as their
+    frames ``[first - start // jump, last - start // jump)``; about
+    ``chunk_seconds`` of frames per chunk (recurrent layers: one chunk).
+
+    Example:
+        >>> list(chunk_bounds("soundnet8", "conv8", 22050 * 60, 30))
+        [(0, 854782, 0, 10), (589824, 1313534, 10, 17)]
+    """
+    spec = get_spec(spec)
+    jump, field, offset = (geometry(spec)[layer][k]
+                           for k in ("jump", "field", "offset"))
+    total = output_length(spec, layer, n_samples)
+    if not np.isfinite(field):  # recurrent: every frame sees everything
+        yield 0, n_samples, 0, total
+        return
+    per_chunk = max(1, int(chunk_seconds * spec["sample_rate"]) // jump)
+    for first in range(0, total, per_chunk):
+        last = min(total, first + per_chunk)
+        start = max(0, (first * jump + offset) // jump * jump)
+        stop = min(n_samples, (last - 1) * jump + offset + field)
+        yield start, stop, first, last
 
 
 _CACHE = weakref.WeakKeyDictionary()   # keras.Model -> {layer: extractor}

@@ -118,29 +118,46 @@ def plot_variant_kl(histories, baseline=None, paper=PAPER_VAL_KL,
 
 
 def layer_activations(waveform, kind, layers, weights="default"):
-    """Activations of some layers of one network on one waveform.
+    """Activations of some layers of one network on one waveform, from one
+    pass of the network over the whole input (a figure's recording: a few
+    seconds). The network and its function to ``layers`` are built and
+    traced once per ``(kind, weights, layers)`` and reused.
 
     Args:
         waveform: 1-D float audio at the network's rate (16 kHz for SN-F and
-            SN-R).
+            SN-R), zero-padded if too short for one frame.
         kind: ``"snf"`` or ``"snr"`` (SN-R with GRU cells).
-        layers: layer names (``soundnet_keras.specs.feature_layers``).
+        layers: layer names (``soundnet_keras.specs.feature_layers``) whose
+            frames are at the same times (Figure 3's are all at 10 Hz).
         weights: a preset name or path; ``"default"`` is the committed
             distilled preset (``snf_standin``, ``snr_standin``).
 
     Returns:
-        ``(activations, times)``: layer -> ``(T, D)`` array, and the frame
-        times (s), shared by the layers (all at 10 Hz).
+        ``(activations, times)``: layer -> ``(T, D)`` float32 array, and the
+        frame times (s), shared by the layers.
+
+    Raises:
+        ValueError: for an unknown kind or layer, or layers whose frames
+            are at different times.
     """
-    import soundnet_keras as sk
-    activations, times = {}, None
+    import keras
+    from .audio import check_waveform, preprocess_input
+    from .specs import frame_times, get_spec
+    layers = tuple(layers)
+    run = _activations(kind, str(weights), layers)
+    rate = get_spec(kind)["sample_rate"]
     for layer in layers:
-        extractor = _extractor(kind, str(weights), layer)
-        values, times = sk.extract_features(
-            waveform, extractor.sample_rate, layer, model=extractor,
-            pad=True)
-        activations[layer] = values
-    return activations, times
+        waveform = check_waveform(waveform, rate, model=kind, layer=layer,
+                                  pad=True)
+    out = run(preprocess_input(waveform)[None, :, None])
+    activations = {layer: keras.ops.convert_to_numpy(out[layer])[0].astype(
+        np.float32, copy=False) for layer in layers}
+    times = [frame_times(kind, layer, len(values))
+             for layer, values in activations.items()]
+    if any(not np.array_equal(t, times[0]) for t in times):
+        raise ValueError(f"the layers {list(layers)} of {kind!r} have frames "
+                         "at different times; ask for each separately")
+    return activations, times[0]
 
 
 @functools.lru_cache(maxsize=16)
@@ -154,10 +171,15 @@ def _variant(kind, weights):
         sk.SoundNetR(weights=weights, cell="gru")
 
 
-@functools.lru_cache(maxsize=32)
-def _extractor(kind, weights, layer):
-    import soundnet_keras as sk
-    return sk.FeatureExtractor(layer, _variant(kind, weights), spec=kind)
+@functools.lru_cache(maxsize=16)
+def _activations(kind, weights, layers):
+    """The network of ``kind`` from its input to all ``layers`` at once,
+    compiled (one trace, one pass for every layer)."""
+    from .features import compile_outputs, keras_layer_name
+    model = _variant(kind, weights)
+    return compile_outputs(model, {
+        layer: model.get_layer(keras_layer_name(kind, layer)).output
+        for layer in layers})
 
 
 def plot_activations(panels, times, transition=None, standardise=False,

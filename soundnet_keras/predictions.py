@@ -16,7 +16,7 @@ at least one frame (a 20 s clip keeps all 4).
 import numpy as np
 
 from .audio import check_waveform, preprocess_input, resample
-from .specs import frame_times, get_spec, output_length
+from .specs import frame_times, geometry, get_spec, output_length
 from .weights import load_labels
 
 TILE_SECONDS = 20.0
@@ -55,15 +55,17 @@ def reliable_frames(n_samples, model="soundnet8", head="conv8"):
 
 def head_outputs(waveform, model, chunk_seconds=CHUNK_SECONDS):
     """``(objects (T, 1000), places (T, 401))`` softmax outputs of a
-    22,050 Hz waveform in [-1, 1], computed in chunks of about
+    22,050 Hz waveform in [-1, 1], computed by ``model`` in chunks of about
     ``chunk_seconds`` that overlap by conv8's receptive field (so memory is
-    bounded and the result equals one pass over the whole input)."""
+    bounded and the result equals one pass over the whole input). Nothing
+    is built: the chunks follow from the spec's frame geometry."""
     import keras
-    from .features import FeatureExtractor
-    plan = FeatureExtractor("conv8", model, spec="soundnet8")
-    jump = plan.geometry["jump"]
+    from .features import chunk_bounds
+    jump = geometry("soundnet8")["conv8"]["jump"]
     parts = []
-    for start, stop, first, last in plan.chunks(waveform.size, chunk_seconds):
+    for start, stop, first, last in chunk_bounds(
+            "soundnet8", "conv8", waveform.size,
+            chunk_seconds or CHUNK_SECONDS):
         x = preprocess_input(waveform[start:stop])[None, :, None]
         out = [keras.ops.convert_to_numpy(p)[0]
                for p in model(x, training=False)]

@@ -36,10 +36,12 @@ HISTORY_FIELDS = ("epoch", "train_kl", "val_kl", "train_objects_agreement",
 
 
 @dataclasses.dataclass
-class DistillConfig:
-    """Hyper-parameters of a run; defaults are the paper's."""
+class StudentConfig:
+    """Hyper-parameters every student run has (:class:`DistillConfig`,
+    :class:`soundnet_keras.trunk.TrunkConfig`); defaults are the paper's."""
     model: str = "snf"              # snf, snr (GRU) or snr_lstm
     activation: str = "tanh"        # SN-F's fc layers
+    rnn_activation: str = "relu"    # SN-R's recurrent cells (the paper: ReLU)
     batch_norm: bool = True         # SN-R's batch norm
     epochs: int = 300
     steps_per_epoch: int = 160
@@ -48,15 +50,35 @@ class DistillConfig:
     lr_factor: float = 0.9
     lr_patience: int = 5
     seed: int = 0
+
+    def check(self):
+        """Raises :class:`soundnet_keras.runs.ConfigError` for a value of
+        the wrong type or out of range (:data:`CONFIG_SCHEMA`).
+
+        Example:
+            >>> DistillConfig(lr_factor=1.5).check()
+            Traceback (most recent call last):
+            ...
+            soundnet_keras.runs.ConfigError: DistillConfig: lr_factor must be a number > 0 and <= 1. Received 1.5 (float).
+        """
+        check_config(dataclasses.asdict(self), {
+            f.name: CONFIG_SCHEMA[f.name] for f in dataclasses.fields(self)},
+            type(self).__name__)
+        return self
+
+
+@dataclasses.dataclass
+class DistillConfig(StudentConfig):
+    """Hyper-parameters of a distillation run (the whole student trained)."""
     init_from_soundnet8: bool = False  # extension: conv1-conv5 from SoundNet-8
     clipnorm: float = None          # deviation: gradient-norm clipping
-    rnn_activation: str = "relu"    # SN-R's recurrent cells (the paper: ReLU)
 
 
-#: What each :class:`DistillConfig` value may be.
+#: What each :class:`StudentConfig` (and subclass) value may be.
 CONFIG_SCHEMA = {
     "model": Field(str, choices=("snf", "snr", "snr_lstm")),
     "activation": Field(str, choices=("tanh", "relu")),
+    "rnn_activation": Field(str, choices=("relu", "tanh")),
     "batch_norm": Field(bool), "epochs": Field(int, 0),
     "steps_per_epoch": Field(int, 1), "batch_size": Field(int, 1),
     "learning_rate": Field(float, 0, exclusive=True),
@@ -64,7 +86,6 @@ CONFIG_SCHEMA = {
     "lr_patience": Field(int, 1), "seed": Field(int, 0),
     "init_from_soundnet8": Field(bool),
     "clipnorm": Field(float, 0, exclusive=True, nullable=True),
-    "rnn_activation": Field(str, choices=("relu", "tanh")),
 }
 
 
@@ -267,8 +288,7 @@ def train(targets_dir, out_dir, config=None, strategy=None, verbose=1,
         FloatingPointError: when the loss is not finite (the last good
             checkpoint is kept).
     """
-    config = config or DistillConfig()
-    check_config(dataclasses.asdict(config), CONFIG_SCHEMA, "DistillConfig")
+    config = (config or DistillConfig()).check()
     log = log or (lambda *_: None)
     out_dir = Path(out_dir)
     with RunFolder(out_dir, HISTORY_FIELDS) as run:

@@ -37,9 +37,9 @@ import tensorflow as tf
 from .builder import build
 from .specs import get_spec, output_length, snf_spec, snr_spec
 from .targets import TargetStore, constant_student
-from .training import (GatherFrames, agreement, build_student,
-                       kl_divergence, label_frames, provenance,
-                       save_model_weights)
+from .training import (GatherFrames, StudentConfig, agreement,
+                       build_student, kl_divergence, label_frames,
+                       provenance, save_model_weights)
 from .weights import load_into, resolve_weights, sha256
 
 TRUNK_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5")
@@ -53,20 +53,11 @@ HISTORY_FIELDS = (
 
 
 @dataclasses.dataclass
-class TrunkConfig:
-    """Hyper-parameters of a pretrained-trunk run; defaults are the paper's
-    (its SN-F ran 175 epochs, SN-R 300)."""
-    model: str = "snf"              # snf, snr (GRU) or snr_lstm
-    activation: str = "tanh"        # SN-F's fc layers
-    rnn_activation: str = "relu"    # SN-R's recurrent cells
-    batch_norm: bool = True         # SN-R's batch norm
+class TrunkConfig(StudentConfig):
+    """Hyper-parameters of a pretrained-trunk run (those of
+    :class:`soundnet_keras.training.StudentConfig`); the paper's SN-F ran
+    175 epochs, SN-R 300."""
     epochs: int = 175
-    steps_per_epoch: int = 160
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    lr_factor: float = 0.9
-    lr_patience: int = 5
-    seed: int = 0
 
 
 def student_spec(config):
@@ -380,7 +371,7 @@ def train_trunk(features_dir, out_dir, config=None, verbose=2, log=print):
     Returns:
         The list of per-epoch history rows.
     """
-    config = config or TrunkConfig()
+    config = (config or TrunkConfig()).check()
     log = log or (lambda *_: None)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

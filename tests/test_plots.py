@@ -115,3 +115,63 @@ def test_transition_recording_from_real_material():
     assert 0.05 < np.sqrt(np.mean(x ** 2)) < 0.2
     again, _ = data.transition_recording("music", "tools")
     np.testing.assert_array_equal(x, again)  # seeded
+
+
+def test_layer_activations_trace_one_function_per_network(monkeypatch):
+    """Figure 3's calls (three layers of SN-F and of SN-R, on several
+    recordings) trace one function per network, not one per layer: six
+    traces of one Python function made TensorFlow warn of retracing in
+    the notebook. The values are each layer's own features."""
+    import soundnet_keras as sk
+    from soundnet_keras import features, inference
+    from soundnet_keras.plots import FIGURE3_LAYERS, layer_activations
+    from soundnet_keras.weights import preset_path
+    traces = []
+
+    def counting(fn):
+        def traced(*args):
+            traces.append(fn)
+            return fn(*args)
+        return inference.compile_function(traced)
+    monkeypatch.setattr(features, "compile_function", counting)
+    # Paths: networks no other test has built (the calls are cached).
+    weights = {kind: str(preset_path(f"{kind}_standin"))
+               for kind in FIGURE3_LAYERS}
+    rng = np.random.default_rng(0)
+    recordings = [rng.uniform(-0.5, 0.5, 3 * 16000).astype(np.float32)
+                  for _ in range(3)]
+    for x in recordings:
+        results = {kind: layer_activations(x, kind, layers, weights[kind])
+                   for kind, layers in FIGURE3_LAYERS.items()}
+    assert len(traces) == 2
+    for kind, (activations, times) in results.items():
+        model = (sk.SoundNetF if kind == "snf" else sk.SoundNetR)(
+            weights=weights[kind])
+        for layer in FIGURE3_LAYERS[kind]:
+            values, own_times = sk.extract_features(
+                recordings[-1], 16000, layer, model=model)
+            np.testing.assert_array_equal(times, own_times)
+            # The same float32 ops in another graph: a few ulps.
+            np.testing.assert_allclose(
+                activations[layer], values, rtol=1e-5,
+                atol=1e-6 * np.abs(values).max())
+
+
+def test_layer_activations_refuse_layers_at_other_times():
+    from soundnet_keras.plots import layer_activations
+    with pytest.raises(ValueError, match="have frames at different times"):
+        layer_activations(np.zeros(3 * 16000, np.float32), "snf",
+                          ["conv5", "fc1"])
+
+
+def test_committed_notebooks_print_no_tensorflow_warnings():
+    """scripts/build_notebooks.py keeps what the cells print; Figure 3's
+    printed TensorFlow's retracing warning (one function per layer)."""
+    from pathlib import Path
+    import nbformat
+    for path in sorted((Path(__file__).parents[1] / "notebooks").glob(
+            "*.ipynb")):
+        book = nbformat.read(path, as_version=4)
+        printed = "".join(out.get("text", "") for cell in book.cells
+                          for out in cell.get("outputs", []))
+        assert "WARNING:tensorflow" not in printed, path.name

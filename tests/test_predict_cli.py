@@ -106,6 +106,43 @@ def test_chunked_heads_equal_one_pass(random_weights):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+def test_predictions_build_nothing_and_equal_one_model_call(
+        random_weights, monkeypatch):
+    """Repeated predictions on one model build no extractor or sub-model
+    (before: a FeatureExtractor("conv8"), unused but compiled, per call),
+    and their outputs are the model's own on the whole input."""
+    import keras
+    from soundnet_keras.audio import preprocess_input
+    from soundnet_keras.features import FeatureExtractor
+    _, path = random_weights
+    model = sk.SoundNet8(weights=str(path))
+    built = []
+    for cls in (FeatureExtractor, keras.Model):
+        init = cls.__init__
+
+        def counted(self, *args, _init=init, **kwargs):
+            built.append(type(self).__name__)
+            _init(self, *args, **kwargs)
+        monkeypatch.setattr(cls, "__init__", counted)
+    x = np.random.default_rng(2).uniform(-0.5, 0.5, 20 * 22050)
+    x = x.astype(np.float32)
+    results = [sk.predict(x, 22050, top=3, model=model) for _ in range(3)]
+    heads = head_outputs(x, model)
+    assert built == []
+    objects, places = (keras.ops.convert_to_numpy(p)[0] for p in model(
+        preprocess_input(x)[None, :, None], training=False))
+    np.testing.assert_array_equal(heads[0], objects)
+    np.testing.assert_array_equal(heads[1], places)
+    labels = sk.load_labels()[1]
+    keep = reliable_frames(x.size)
+    mean = places[keep].mean(0)
+    top = np.argsort(-mean)[:3]
+    for result in results:
+        assert [n for n, _ in result["places"]] == [labels[i] for i in top]
+        np.testing.assert_array_equal([p for _, p in result["places"]],
+                                      mean[top].astype(float))
+
+
 def _wav(path, seconds, rate=22050):
     rng = np.random.default_rng(0)
     soundfile.write(path, 0.1 * rng.standard_normal(int(seconds * rate)), rate)

@@ -206,6 +206,70 @@ def test_detector_with_soundnet_features(tmp_path):
         atol=1e-6)
 
 
+def _fitted_detector(tmp_path, kind):
+    """A run folder on a fitted kind's PCA, fitted on one recording; the
+    recording, the extractor and the normaliser."""
+    import soundfile
+    from sed.detector import save_detector
+    from sed.features import Normaliser, make_extractor
+    from sed.train import resolve_config
+    if kind == "opensmile":
+        pytest.importorskip("opensmile")
+    rng = np.random.default_rng(0)
+    t = np.arange(3 * 16000) / 16000
+    wav = tmp_path / "a.wav"
+    soundfile.write(wav, 0.05 * rng.standard_normal(t.size)
+                    + 0.3 * np.sin(2 * np.pi * 440 * t) * (t > 1), 16000)
+    extractor = make_extractor(kind, fit_paths=[wav])
+    values, _ = extractor(wav)
+    model = CTCRNN(n_classes=2, units=4, input_dim=values.shape[1])
+    normaliser = Normaliser().fit([values])
+    run = tmp_path / "run"
+    save_detector(run, model, ["car", "dog"], extractor, normaliser,
+                  resolve_config({"feats": {"kind": kind}}))
+    model.save_weights(run / "model.weights.h5")
+    return run, wav, extractor, normaliser
+
+
+def _assert_same_featuriser(detector, wav, extractor, normaliser):
+    assert type(detector.extractor) is type(extractor)
+    assert detector.extractor.weights_sha256 == extractor.weights_sha256
+    values, times = detector.featurise(wav)
+    ours, our_times = extractor(wav)
+    # The same PCA from the file: the same float ops, the same values.
+    np.testing.assert_array_equal(values, normaliser(ours))
+    np.testing.assert_array_equal(times, our_times)
+
+
+@pytest.mark.parametrize("kind", ["lowlevel", "opensmile"])
+def test_detector_of_a_fitted_kind_round_trips(tmp_path, kind):
+    """The PCA file is named after its kind (before: lowlevel_pca.npz for
+    both kinds) and load_detector reads it back."""
+    import json
+    from sed.detector import load_detector
+    run, wav, extractor, normaliser = _fitted_detector(tmp_path, kind)
+    assert {p.name for p in (run / "features").iterdir()} == {
+        f"{kind}_pca.npz", "normaliser.npz"}
+    info = json.loads((run / "detector.json").read_text())
+    assert info["feature_kind"] == kind
+    assert info["feature_params"] == f"features/{kind}_pca.npz"
+    _assert_same_featuriser(load_detector(run), wav, extractor, normaliser)
+
+
+def test_detector_written_with_the_old_pca_name_loads(tmp_path):
+    """A folder written before the PCA file was named after its kind: an
+    openSMILE detector whose PCA is features/lowlevel_pca.npz."""
+    import json
+    from sed.detector import load_detector
+    run, wav, extractor, normaliser = _fitted_detector(tmp_path, "opensmile")
+    (run / "features" / "opensmile_pca.npz").rename(
+        run / "features" / "lowlevel_pca.npz")
+    info = json.loads((run / "detector.json").read_text())
+    info["feature_params"] = "features/lowlevel_pca.npz"
+    (run / "detector.json").write_text(json.dumps(info, indent=2) + "\n")
+    _assert_same_featuriser(load_detector(run), wav, extractor, normaliser)
+
+
 def test_damaged_detector_files_give_clear_errors(tmp_path):
     from sed.detector import load_detector
     (tmp_path / "detector.json").write_text('{"classes": ["a"]}')

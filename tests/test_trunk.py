@@ -216,3 +216,61 @@ def test_committed_trunk_histories_hold_the_evidence(name):
     assert all(set(HISTORY_FIELDS) <= set(r) for r in rows)
     assert len({r["constant_kl"] for r in rows}) == 1
     assert recorded_sha256(PRESETS[name]["file"]) is not None
+
+
+def test_distill_and_trunk_configs_share_one_definition():
+    """The hyper-parameters both runs have are StudentConfig's fields (the
+    trunk only starts with fewer epochs); the distillation adds its two."""
+    import dataclasses
+    from soundnet_keras.training import DistillConfig, StudentConfig
+    shared = [f.name for f in dataclasses.fields(StudentConfig)]
+    assert issubclass(TrunkConfig, StudentConfig)
+    assert issubclass(DistillConfig, StudentConfig)
+    assert [f.name for f in dataclasses.fields(TrunkConfig)] == shared
+    assert [f.name for f in dataclasses.fields(DistillConfig)] == shared + [
+        "init_from_soundnet8", "clipnorm"]
+    assert [n for n in vars(TrunkConfig)["__annotations__"]] == ["epochs"]
+    assert (TrunkConfig().epochs, DistillConfig().epochs) == (175, 300)
+
+
+@pytest.mark.parametrize("name,kind", [
+    ("snf_trunk_pool", "trunk"), ("snr_trunk_pool", "trunk"),
+    ("snf_trunk_standin", "trunk"), ("snr_trunk_standin", "trunk"),
+    ("snf_standin", "distill"), ("snr_standin", "distill"),
+    ("snr_lstm_standin", "distill")])
+def test_committed_histories_configs_load(name, kind):
+    """Each shipped history's config makes its config class again (older
+    distillation histories lack later fields: their defaults); a trunk
+    run's config.json is the same dict, so such runs still resume."""
+    import dataclasses
+    from soundnet_keras.training import DistillConfig
+    from soundnet_keras.weights import PACKAGE_DIR
+    saved = json.loads((PACKAGE_DIR / "histories" / f"{name}.history.json"
+                        ).read_text())["config"]
+    cls = TrunkConfig if kind == "trunk" else DistillConfig
+    config = cls(**saved).check()
+    again = dataclasses.asdict(config)
+    if kind == "trunk":
+        assert again == saved
+    else:
+        assert {k: again[k] for k in saved} == saved
+
+
+def test_cli_builds_both_configs_from_the_shared_options():
+    from soundnet_keras.cli import parser, student_config
+    from soundnet_keras.runs import ConfigError
+    from soundnet_keras.training import DistillConfig
+    options = ["--model", "snr", "--lr", "0.01", "--batch-size", "8",
+               "--rnn-activation", "tanh", "--no-batch-norm", "--seed", "3"]
+    shared = dict(model="snr", learning_rate=0.01, batch_size=8,
+                  rnn_activation="tanh", batch_norm=False, seed=3)
+    args = parser().parse_args(["train-trunk", "--features", "f", "--out",
+                                "o"] + options)
+    assert student_config(TrunkConfig, args) == TrunkConfig(**shared)
+    args = parser().parse_args(["train", "--targets", "t", "--out", "o",
+                                "--clipnorm", "1.0"] + options)
+    assert student_config(
+        DistillConfig, args, init_from_soundnet8=args.init_from_soundnet8,
+        clipnorm=args.clipnorm) == DistillConfig(**shared, clipnorm=1.0)
+    with pytest.raises(ConfigError, match="TrunkConfig: lr_factor must be"):
+        TrunkConfig(lr_factor=1.5).check()
