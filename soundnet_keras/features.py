@@ -82,10 +82,11 @@ def layer_chunks(spec, layers, n_samples, chunk_seconds):
     Yields ``(start, stop, frames)``: input samples ``[start, stop)`` give,
     for each layer, the whole-input frames ``frames[layer] = (first,
     last)`` as their frames ``[first - start // jump, last - start //
-    jump)`` (``jump``: the layer's hop). A frame goes to the chunk where its
-    receptive field starts, and each chunk reaches to the end of the
-    receptive fields of its frames, so every frame is computed from all its
-    input. For one layer these are the chunks of
+    jump)`` (``jump``: the layer's hop). The deepest layer's frames are cut
+    as by :meth:`FeatureExtractor.chunks`; another layer's frame goes to
+    the chunk where its receptive field starts, and each chunk reaches to
+    the end of the receptive fields of its frames, so every frame is
+    computed from all its input. For one layer these are the chunks of
     :meth:`FeatureExtractor.chunks`; recurrent layers (an infinite field)
     take the whole input in one chunk.
 
@@ -106,19 +107,20 @@ def layer_chunks(spec, layers, n_samples, chunk_seconds):
     deepest = max(layers, key=lambda l: (geo[l]["jump"], geo[l]["field"]))
     jump, offset = geo[deepest]["jump"], geo[deepest]["offset"]
     per_chunk = max(1, int(chunk_seconds * spec["sample_rate"]) // jump)
-    starts = [max(0, (first * jump + offset) // jump * jump)
+    # Where the receptive field of each chunk's first deepest frame starts.
+    fields = [first * jump + offset
               for first in range(0, total[deepest], per_chunk)]
 
-    def first_frame(layer, start):  # the first frame reading from start on
-        if start == 0:
-            return 0
+    def bound(layer, c):  # the first frame of chunk c: its field from there
+        if c in (0, len(fields)):
+            return 0 if c == 0 else total[layer]
         g = geo[layer]
-        return min(total[layer], max(0, -(-(start - g["offset"])
-                                          // g["jump"])))
+        return min(total[layer],
+                   max(0, -(-(fields[c] - g["offset"]) // g["jump"])))
 
-    for start, after in zip(starts, starts[1:] + [None]):
-        frames = {layer: (first_frame(layer, start), total[layer]
-                          if after is None else first_frame(layer, after))
+    for c, field in enumerate(fields):
+        start = max(0, field // jump * jump)
+        frames = {layer: (bound(layer, c), bound(layer, c + 1))
                   for layer in layers}
         stop = max((last - 1) * geo[l]["jump"] + geo[l]["offset"]
                    + geo[l]["field"] for l, (first, last) in frames.items()
