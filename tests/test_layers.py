@@ -273,3 +273,21 @@ def test_fill_features_groups_configs_by_corpus_and_weights(monkeypatch):
                            config("snr:gru1", corpus="d")], progress=False)
     assert calls == [("c", ["snr:gru1", "snr:gru2", "lowlevel"], "default"),
                      ("c", ["snr:gru3"], None), ("d", ["snr:gru1"], "default")]
+
+
+def test_cli_features_fills_the_cache_the_api_reads(tmp_path, capsys):
+    from sed.cli import main
+    from sed.corpora import make_default_corpus
+    corpus = make_default_corpus(tmp_path / "corpus", minutes=0.5, seed=0)
+    n = sum(len(corpus.files(s)) for s in ("train", "val", "test"))
+    assert main(["features", "--corpus", str(corpus.root), "--kinds",
+                 "snf:pool5", "snf:fc2", "--no-progress"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"snf:{l}: {n} recordings computed, the others cached"
+        for l in ("pool5", "fc2")]
+    assert F.fill_cache(corpus, ["snf:fc2", "snf:pool5"], progress=False) \
+        == {"snf:fc2": 0, "snf:pool5": 0}
+    assert main(["features", "--corpus", str(corpus.root), "--kinds",
+                 "snf:gru1"]) == 2
+    assert "Unknown layer 'gru1' for feature kind 'snf'" in \
+        capsys.readouterr().err
