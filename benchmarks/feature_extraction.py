@@ -15,7 +15,6 @@ Markdown table.
 """
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -28,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import soundfile  # noqa: E402
 
-from provenance import provenance  # noqa: E402
+from provenance import provenance, write_result  # noqa: E402
 from sed.cache import FeatureCache  # noqa: E402
 from sed.features import (FITTED, SPLITS, corpus_paths,  # noqa: E402
                           make_extractor, parse_kind)
@@ -143,13 +142,7 @@ def main(argv=None):
                         "read it all back; x real time = audio seconds / "
                         "cold seconds; audio hashing (sha256) is included",
                   rows=rows)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, args.out)
-    print()
-    print(table(rows))
-    print(f"\nwritten {args.out}")
+    write_result(args.out, result, table(rows))
 
 
 if __name__ == "__main__":

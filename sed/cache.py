@@ -269,11 +269,7 @@ class FeatureCache:
         out = [self.load(key) for key in keys]
         missing = [i for i, found in enumerate(out) if found is None]
         for i in missing:
-            if self.path(keys[i]).is_file():
-                warnings.warn(
-                    f"{paths[i].name}: the cached {extractor.kind} features "
-                    f"{self.path(keys[i])} are unreadable, stale or hold "
-                    "non-finite values: computing them again", stacklevel=2)
+            self._warn_if_stale(keys[i], paths[i])
         self.hits += len(paths) - len(missing)
         # Extractors with a ``map`` (the PCA kinds) may compute in processes.
         compute = getattr(extractor, "map", None) or (
@@ -294,6 +290,56 @@ class FeatureCache:
                 bar.set_postfix(cached=self.hits, computed=self.misses,
                                 refresh=False)
         return out
+
+    def fill(self, extractor, paths, progress=True):
+        """Caches several kinds computed together, each under the key
+        :meth:`features` reads for it; a recording is computed once when
+        any of its kinds is not cached, and only those are written.
+
+        Args:
+            extractor: a callable ``path -> [(values, times), ...]``, one
+                per kind of its attribute ``kinds``, with the attribute
+                ``weights_sha256`` (:class:`sed.features.SoundNetLayers`).
+            paths: audio files.
+            progress: show a progress bar over the recordings.
+
+        Returns:
+            A dict kind -> the number of recordings computed for it.
+
+        Raises:
+            NonFiniteFeatures: when a kind of a recording has NaN or inf
+                (nothing is stored for it).
+        """
+        kinds = [str(kind) for kind in extractor.kinds]
+        paths = [Path(p) for p in paths]
+        todo, written = [], dict.fromkeys(kinds, 0)
+        for path in paths:
+            keys = [CacheKey(kind, extractor.weights_sha256,
+                             self.audio_sha256(path)) for kind in kinds]
+            missing = {key for key in keys if self.load(key) is None}
+            for key in missing:
+                self._warn_if_stale(key, path)
+            if missing:
+                todo.append((path, keys, missing))
+        label = kinds[0] + (f" +{len(kinds) - 1}" if len(kinds) > 1 else "")
+        for path, keys, missing in tqdm(todo, desc=label, unit="rec",
+                                        disable=not progress, leave=False):
+            for key, (values, times) in zip(keys, extractor(path)):
+                if key in missing:
+                    values = check_finite(np.asarray(values, np.float32),
+                                          path, key.kind)
+                    self.save(key, values, times, source=path.name)
+                    written[key.kind] += 1
+        self.hits += len(paths) - len(todo)
+        self.misses += len(todo)
+        return written
+
+    def _warn_if_stale(self, key, path):
+        if self.path(key).is_file():
+            warnings.warn(
+                f"{Path(path).name}: the cached {key.kind} features "
+                f"{self.path(key)} are unreadable, stale or hold "
+                "non-finite values: computing them again", stacklevel=3)
 
     def size_bytes(self, kind=None):
         """Disk space of the cached files (of one kind, or all)."""

@@ -1,4 +1,4 @@
-"""Command line: ``sed-ctc {train, evaluate, detect, experiments, plot, corpus}`` (or ``python -m sed``; not ``sed``,
+"""Command line: ``sed-ctc {train, evaluate, detect, features, experiments, plot, corpus}`` (or ``python -m sed``; not ``sed``,
 which would shadow GNU sed in an activated environment).
 
 ::
@@ -6,6 +6,7 @@ which would shadow GNU sed in an activated environment).
     sed-ctc train --config sed/configs/demo.yaml [--epochs N] [--out DIR]
     sed-ctc evaluate --model RUN_DIR --corpus DIR [--splits val test] [--json FILE]
     sed-ctc detect FILE... --model RUN_DIR [--tsv] [--plot OUT.png [--reference ANN.tsv]]
+    sed-ctc features --corpus DIR --kinds KIND... [--weights W] [--cache-dir DIR]
     sed-ctc experiments table4 --corpus DIR --epochs N [--rows ROW...] [--publish]
     sed-ctc experiments sweep --corpus DIR --epochs N --rows ROW... --seeds 0 1 --variants paper tanh_clipped
     sed-ctc plot RUN_DIR... --out FILE.png
@@ -14,7 +15,8 @@ which would shadow GNU sed in an activated environment).
 ``python -m sed`` is the same program. Each command calls a public function:
 :func:`sed.train.train`, :func:`sed.decode.evaluate_detector`,
 :meth:`sed.detector.Detector.detect` (with ``--plot``,
-:func:`sed.plots.detection_figure`), :func:`sed.experiments.run_table4`,
+:func:`sed.plots.detection_figure`), :func:`sed.features.fill_cache`,
+:func:`sed.experiments.run_table4`,
 :func:`sed.plots.plot_convergence`. Exit status: 0 on success, 1 when some
 input file failed (``detect``) or training diverged, 2 on a usage or input
 error.
@@ -136,6 +138,22 @@ def _detect_and_plot(detector, path, args):
     return events
 
 
+def _features(args):
+    from .features import parse_kind
+    for kind in args.kinds:
+        parse_kind(kind)          # unknown kinds before TensorFlow starts
+    _need(args.corpus)
+    from .corpora import load_corpus
+    from .features import fill_cache
+    computed = fill_cache(load_corpus(args.corpus), args.kinds,
+                          args.cache_dir, split=args.splits,
+                          weights=args.weights, workers=args.workers,
+                          progress=not args.no_progress)
+    for kind, count in computed.items():
+        print(f"{kind}: {count} recordings computed, the others cached")
+    return 0
+
+
 def _experiments(args):
     _need(args.corpus, args.config)
     import pandas as pd
@@ -232,6 +250,23 @@ def parser():
                    "the reference events of an annotation file (.tsv, .ann) "
                    "beside the decoded ones")
     p.set_defaults(run=_detect)
+
+    p = commands.add_parser("features", help="compute and cache feature "
+                            "kinds of a corpus (the layers of one network in "
+                            "one pass per recording)")
+    p.add_argument("--corpus", required=True, help="the corpus folder")
+    p.add_argument("--kinds", nargs="+", required=True, metavar="KIND",
+                   help="feature kinds, e.g. snr:pool5 snr:gru1 lowlevel")
+    p.add_argument("--weights", default="default", help="network weights: "
+                   "a preset name or a .weights.h5 file (default: each "
+                   "kind's own)")
+    p.add_argument("--cache-dir", help="feature cache (default "
+                   "CORPUS/features)")
+    p.add_argument("--splits", nargs="+", default=["train", "val", "test"])
+    p.add_argument("--workers", type=int, default=1, help="processes for "
+                   "the descriptors of lowlevel and opensmile")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_features)
 
     p = commands.add_parser("experiments", help="the paper's experiments: "
                             "train on every feature row of Table 4 (table4),"

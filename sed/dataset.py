@@ -3,7 +3,8 @@
 One path, used by training, evaluation and the benchmarks:
 :func:`prepare_features` featurises a corpus (cached) and normalises it with
 training statistics into :class:`Recording` objects (features and boundary
-tokens); :func:`chunk_recordings` cuts them into the 500-frame chunks of
+tokens); :func:`fill_features` fills the cache for several configs at once
+(the layers of one network in one pass); :func:`chunk_recordings` cuts them into the 500-frame chunks of
 training; :func:`make_batch` pads chunks into a minibatch;
 :func:`batch_order` orders an epoch; :func:`recording_errors` decodes whole
 recordings (chunk by chunk, as in training) and counts their token errors,
@@ -283,6 +284,43 @@ def prepare_features(config, progress=True, workers=1):
 
 
 
+def fill_features(configs, progress=True, workers=1, log=None):
+    """Fills the feature cache for several configs before training: the
+    kinds of one corpus, cache and weights go to one
+    :func:`sed.features.fill_cache`, so the layers of one network are
+    computed in one pass per recording. :func:`prepare_features` then
+    reads them from the cache.
+
+    Args:
+        configs: training configs (dicts or YAML paths).
+        progress: show progress bars.
+        workers: processes for the descriptors of fitted kinds.
+        log: a function taking a line per group (None: silence).
+
+    Returns:
+        A dict kind -> the number of recordings computed for it.
+    """
+    from .corpora import load_corpus
+    from .features import fill_cache
+    groups = {}
+    for config in configs:
+        cfg = resolve_config(config)
+        feats, tr = cfg["feats"], cfg["training"]
+        if not tr["corpus"]:
+            raise ValueError("training.corpus (the corpus folder) is not set")
+        cache_dir = feats["cache_dir"] or Path(tr["corpus"]) / "features"
+        key = (str(tr["corpus"]), str(cache_dir), feats["weights"])
+        groups.setdefault(key, []).append(feats["kind"])
+    computed = {}
+    for (corpus, cache_dir, weights), kinds in groups.items():
+        if log:
+            log(f"features: {', '.join(dict.fromkeys(kinds))}")
+        computed.update(fill_cache(load_corpus(corpus), kinds, cache_dir,
+                                   weights=weights, progress=progress,
+                                   workers=workers))
+    return computed
+
+
 def data_fingerprint(data):
     """A SHA-256 of prepared recordings (``{split: [Recording]}``): names,
     normalised features, tokens and their frames. Equal fingerprints mean
@@ -312,6 +350,6 @@ def data_fingerprint(data):
 
 __all__ = ["Chunk", "LABEL_QUANTUM", "Recording", "SPLITS", "batch_order",
            "chunk_recordings", "data_fingerprint", "decode_recordings",
-           "feasible_chunks",
+           "feasible_chunks", "fill_features",
            "make_batch", "make_recording", "prepare_features",
            "recording_errors", "recording_ter"]

@@ -120,6 +120,13 @@ def _published(dest):
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _will_train(run_dir, epochs):
+    """Whether :func:`run_table4` trains the row of ``run_dir``."""
+    done, stopped = _history_state(run_dir / "history.json")
+    return not stopped and not (
+        done >= epochs and (run_dir / "model.weights.h5").is_file())
+
+
 def check_publishable(config, dest):
     """Refuses (``ValueError``) a row whose published history in ``dest``
     was made with another config (all but the keys a resume may change)."""
@@ -204,6 +211,7 @@ def run_table4(corpus, epochs, runs="runs/table4", histories=None,
     Raises:
         ValueError: when a row's published history has another config.
     """
+    from .dataset import fill_features
     from .train import TrainingDiverged, train
     say = log or (lambda *_: None)
     selected = TABLE4 if rows is None else [table4_row(r) for r in rows]
@@ -214,6 +222,10 @@ def run_table4(corpus, epochs, runs="runs/table4", histories=None,
     for row in selected:      # refuse before any training
         check_publishable(row_config(row, corpus, epochs, runs, base),
                           histories / row.name)
+    fill_features([row_config(row, corpus, epochs, runs, base)  # one pass
+                   for row in selected if _will_train(Path(runs) / row.name,
+                                                      epochs)],  # per net
+                  progress=progress, log=log)
     for number, row in enumerate(selected, 1):
         run_dir = Path(runs) / row.name
         done, stopped = _history_state(run_dir / "history.json")
@@ -388,7 +400,8 @@ def run_sweep(corpus, epochs, rows, seeds=(0,), variants=("paper",),
     worker processes of ``threads`` TensorFlow threads each
     (``benchmarks/ctc_sweep.py`` measures which split of the cores gives
     the most steps per second; on the 2-core machine: 2 processes x 1
-    thread). Features are computed (and cached) first, one row at a time.
+    thread). Features are computed (and cached) first, the layers of one
+    network in one pass (:func:`sed.dataset.fill_features`).
     Each run's history, config and provenance are copied after every epoch
     to ``histories/<run>/`` (default ``<runs>/histories``, or
     :data:`COMMITTED_SWEEPS` with ``publish``; a published history with more
@@ -400,15 +413,11 @@ def run_sweep(corpus, epochs, rows, seeds=(0,), variants=("paper",),
     """
     import concurrent.futures
     import multiprocessing
-    from .dataset import prepare_features
+    from .dataset import fill_features
     say = log or (lambda *_: None)
     configs = sweep_runs(rows, seeds, variants, corpus, epochs, runs, base)
-    kinds = {}
-    for config in configs.values():
-        kinds.setdefault(config["feats"]["kind"], config)
-    for kind, config in kinds.items():       # fill the feature cache
-        say(f"features: {kind}")
-        prepare_features(config, progress=False, workers=jobs)
+    # Fill the feature cache: the layers of one network in one pass.
+    fill_features(configs.values(), progress=False, workers=jobs, log=say)
     todo = {name: config for name, config in configs.items()
             if _history_state(Path(config["training"]["out"]) /
                               "history.json")[0] < epochs

@@ -17,6 +17,7 @@ _EXPORTS = {
     "build": "builder",
     "FEATURE_LAYERS": "features", "FeatureExtractor": "features",
     "extract_features": "features", "extract_features_batch": "features",
+    "extract_layers": "features", "MultiLayerExtractor": "features",
     "SoundNet8": "models", "SoundNetF": "models", "SoundNetR": "models",
     "load_preset": "models", "PRESETS": "weights", "load_weights": "weights",
     "predict": "predictions",

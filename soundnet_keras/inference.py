@@ -28,19 +28,29 @@ from .specs import BN_EPSILON, get_spec
 
 
 def plan_rows(spec, layer):
-    """The spec rows from the input to ``layer`` if all are convolutions
-    (with batch norm, or conv heads) and pools; else ``None``."""
+    """The spec rows from the input to ``layer`` (a name, or several: to the
+    deepest, with the conv heads among them) if all are convolutions (with
+    batch norm, or conv heads) and pools; else ``None``.
+
+    Example:
+        >>> [row["name"] for row in plan_rows("snf", ["conv2", "pool1"])]
+        ['conv1', 'pool1', 'conv2']
+        >>> plan_rows("snf", ["pool5", "fc1"]) is None
+        True
+    """
+    wanted = {layer} if isinstance(layer, str) else set(layer)
     rows = []
     for row in get_spec(spec)["layers"]:
+        if not wanted:
+            return rows
         if not (row["kind"] == "conv"
                 or (row["kind"] == "pool" and row["size"] == row["stride"])
                 or (row["kind"] == "head" and "kernel" in row)):
             return None
-        if row["kind"] != "head" or row["name"] == layer:
+        if row["kind"] != "head" or row["name"] in wanted:
             rows.append(row)
-        if row["name"] == layer:
-            return rows
-    return None
+        wanted.discard(row["name"])
+    return rows if not wanted else None
 
 
 def _toeplitz(kernel, stride, group, n_rows):
@@ -121,7 +131,9 @@ class ConvPlan:
     Args:
         model: a Keras model built by this package (any backend).
         spec: its spec (name or dict).
-        layer: a convolution (post-ReLU), pool or conv head of the trunk.
+        layer: a convolution (post-ReLU), pool or conv head of the trunk,
+            or a list of them, computed in one pass (:meth:`run` then
+            returns a list, in that order).
     """
 
     def __init__(self, model, spec, layer):
@@ -129,38 +141,49 @@ class ConvPlan:
         if rows is None:
             raise ValueError(f"{layer!r} is not in the convolutional trunk "
                              f"of {get_spec(spec)['name']}")
+        self._single = isinstance(layer, str)
+        self.layers = [layer] if self._single else list(layer)
         self.steps, self._compiled = [], None
         i = 0
         while i < len(rows):
             row = rows[i]
             nxt = rows[i + 1] if i + 1 < len(rows) else None
             if row["kind"] == "pool":
-                self.steps.append(("pool", row["size"]))
-            elif i == 0 and nxt is not None and nxt["kind"] == "pool":
-                self.steps.append(("conv", _Conv(row, pool=nxt["size"])))
+                step = ("pool", row["size"])
+            elif (i == 0 and nxt is not None and nxt["kind"] == "pool"
+                  and row["name"] not in self.layers):
+                step = ("conv", _Conv(row, pool=nxt["size"]))
                 i += 1
             else:
-                self.steps.append(("conv", _Conv(row)))
+                step = ("conv", _Conv(row))
+            # Steps: (kind, step, output name, whether the next reads it).
+            self.steps.append((*step, rows[i]["name"],
+                               rows[i]["kind"] != "head"))
             i += 1
         # Read on every call: the plan follows a model trained further.
-        self.variables = [v for kind, step in self.steps if kind == "conv"
-                          for v in step.variables(model)]
+        self.variables = [v for kind, step, _, _ in self.steps
+                          if kind == "conv" for v in step.variables(model)]
 
     def _forward(self, x, variables):
         h = ops.expand_dims(x, -1)
         variables = iter(variables)
-        for kind, step in self.steps:
-            h = (_pool(h, step) if kind == "pool" else
+        out = {}
+        for kind, step, name, chained in self.steps:
+            y = (_pool(h, step) if kind == "pool" else
                  step(h, [next(variables) for _ in range(step.n_variables)]))
-        return h
+            out[name] = y
+            h = y if chained else h
+        return [out[name] for name in self.layers]
 
     def run(self, x):
-        """``(batch, samples)`` scaled input -> ``(batch, frames, channels)``."""
+        """``(batch, samples)`` scaled input -> ``(batch, frames,
+        channels)``, or a list of them for a list of layers."""
         if self._compiled is None:
             self._compiled = compile_function(self._forward)
         x = ops.convert_to_tensor(np.asarray(x, np.float32))
-        return ops.convert_to_numpy(self._compiled(
-            x, [v.value for v in self.variables]))
+        out = [ops.convert_to_numpy(y) for y in self._compiled(
+            x, [v.value for v in self.variables])]
+        return out[0] if self._single else out
 
 
 def compile_function(fn):

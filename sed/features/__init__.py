@@ -21,6 +21,8 @@ Kinds (Wang & Metze 2017, Table 4), named ``prefix[:layer]``:
 New kinds join through :func:`register_kind` (module
 :mod:`sed.features.kinds`). :func:`features_for` extracts a kind over a
 corpus or a list of files, through the cache of :mod:`sed.cache`;
+:func:`fill_cache` caches several kinds, the layers of one network in one
+pass per recording (:class:`SoundNetLayers`);
 :func:`load_aligned` gives a corpus split as normalised (features, labels)
 sequences, the input of the CTC-RNN (module :mod:`sed.features.aligned`).
 The normalisation statistics (:class:`Normaliser`) and the PCAs are fitted
@@ -38,13 +40,13 @@ Example:
 
 from ..cache import FeatureCache, NonFiniteFeatures, check_finite
 from .aligned import (SPLITS, AlignedSequence, Normaliser, corpus_paths,
-                      features_for, frame_labels, load_aligned,
-                      normaliser_for)
+                      features_for, fill_cache, frame_labels,
+                      load_aligned, normaliser_for)
 from .kinds import (DEFAULT, FeatureKind, known_kinds, make_extractor,
                     parse_kind, register_kind)
 from .lowlevel import (DESCRIPTOR_NAMES, LOWLEVEL_RECIPE, SUMMARY_NAMES,
                        LowLevel, mel_filterbank, short_frame_descriptors)
-from .network import NETWORKS, SoundNetFeatures
+from .network import NETWORKS, SoundNetFeatures, SoundNetLayers
 from .pca import PCAFeature
 from .smile import OPENSMILE_RECIPE, OpenSmile
 
@@ -71,7 +73,9 @@ __all__ = ["AlignedSequence", "DEFAULT", "DESCRIPTOR_NAMES", "FITTED",
            "FeatureCache", "FeatureKind", "LOWLEVEL_RECIPE", "LowLevel", "NETWORKS",
            "NonFiniteFeatures", "Normaliser", "OPENSMILE_RECIPE", "OpenSmile",
            "PCAFeature", "SPLITS", "SUMMARY_NAMES", "SoundNetFeatures",
-           "check_finite", "corpus_paths", "features_for", "frame_labels",
+           "SoundNetLayers",
+           "check_finite", "corpus_paths", "features_for", "fill_cache",
+           "frame_labels",
            "known_kinds", "load_aligned", "load_fitted", "make_extractor",
            "mel_filterbank", "normaliser_for", "parse_kind", "register_kind",
            "short_frame_descriptors"]

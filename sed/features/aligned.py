@@ -18,7 +18,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..cache import FeatureCache, check_finite, sha256_text, write_npz
-from .kinds import DEFAULT, make_extractor
+from .kinds import DEFAULT, make_extractor, parse_kind
+from .network import NETWORKS, SoundNetLayers
 
 SPLITS = ("train", "val", "test")
 
@@ -68,15 +69,8 @@ def features_for(corpus_or_paths, kind="soundnet8:conv5", cache_dir=None, *,
         NonFiniteFeatures: when a recording's features hold NaN or inf
             (a bad cache entry is computed again first).
     """
-    if _is_corpus(corpus_or_paths):
-        corpus = corpus_or_paths
-        paths = corpus_paths(corpus, split)
-        if fit_paths is None:
-            fit_paths = corpus_paths(corpus, "train")
-        if cache_dir is None:
-            cache_dir = Path(corpus.root) / "features"
-    else:
-        paths = [Path(p) for p in corpus_or_paths]
+    paths, cache_dir, fit_paths = _recordings(corpus_or_paths, split,
+                                              cache_dir, fit_paths)
     cache = FeatureCache(cache_dir) if cache_dir is not None else None
     if extractor is None:
         extractor = make_extractor(kind, weights=weights, fit_paths=fit_paths,
@@ -87,6 +81,73 @@ def features_for(corpus_or_paths, kind="soundnet8:conv5", cache_dir=None, *,
                 for p in tqdm(paths, desc=str(extractor.kind), unit="rec",
                               leave=False, disable=not progress)]
     return cache.features(extractor, paths, progress=progress)
+
+
+def fill_cache(corpus_or_paths, kinds, cache_dir=None, *, split=None,
+               weights=DEFAULT, fit_paths=None, progress=True, workers=1):
+    """Computes and caches several feature kinds, each under the key
+    :func:`features_for` reads. The layers of one network (kinds with one
+    prefix, with ``weights``) come from one pass per recording
+    (:class:`SoundNetLayers`); other kinds are computed one at a time.
+    Recordings whose kinds are all cached are not computed.
+
+    Args:
+        corpus_or_paths, cache_dir, split, weights, fit_paths, progress,
+            workers: as for :func:`features_for` (a cache folder is
+            needed: for a list of paths, ``cache_dir``).
+        kinds: feature kinds, e.g. ``["snr:pool5", "snr:gru1"]``.
+
+    Returns:
+        A dict kind -> the number of recordings computed for it.
+
+    Example:
+        >>> import tempfile, soundfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> soundfile.write(folder / "a.wav", np.zeros(32000), 16000)
+        >>> fill_cache([folder / "a.wav"], ["snf:pool5", "snf:fc3"],
+        ...            folder / "cache", weights="snf_trunk_pool",
+        ...            progress=False)
+        {'snf:pool5': 1, 'snf:fc3': 1}
+        >>> len(features_for([folder / "a.wav"], "snf:fc3", folder / "cache",
+        ...                  weights="snf_trunk_pool", progress=False)[0][0])
+        20
+    """
+    paths, cache_dir, fit_paths = _recordings(corpus_or_paths, split,
+                                              cache_dir, fit_paths)
+    if cache_dir is None:
+        raise ValueError("fill_cache needs a cache folder: pass cache_dir "
+                         "(or a corpus, cached in <corpus root>/features)")
+    cache = FeatureCache(cache_dir)
+    kinds = list(dict.fromkeys(str(parse_kind(kind)) for kind in kinds))
+    networks = {}
+    for kind in kinds:
+        networks.setdefault(parse_kind(kind).prefix, []).append(kind)
+    computed = {}
+    for prefix, group in networks.items():
+        if prefix in NETWORKS:
+            computed.update(cache.fill(SoundNetLayers(group, weights), paths,
+                                       progress=progress))
+            continue
+        for kind in group:
+            before = cache.misses
+            cache.features(make_extractor(
+                kind, weights=weights, fit_paths=fit_paths, cache=cache,
+                progress=progress, workers=workers), paths, progress)
+            computed[kind] = cache.misses - before
+    return {kind: computed[kind] for kind in kinds}
+
+
+def _recordings(corpus_or_paths, split, cache_dir, fit_paths):
+    """``(paths, cache_dir, fit_paths)`` of a corpus (its split, its cache
+    folder, its train split) or of a list of paths."""
+    if not _is_corpus(corpus_or_paths):
+        return [Path(p) for p in corpus_or_paths], cache_dir, fit_paths
+    corpus = corpus_or_paths
+    if fit_paths is None:
+        fit_paths = corpus_paths(corpus, "train")
+    if cache_dir is None:
+        cache_dir = Path(corpus.root) / "features"
+    return corpus_paths(corpus, split), cache_dir, fit_paths
 
 
 def _checked(extractor, path):
@@ -302,4 +363,4 @@ def load_aligned(corpus, kind="soundnet8:conv5", split="train",
 
 
 __all__ = ["AlignedSequence", "Normaliser", "SPLITS", "corpus_paths",
-           "features_for", "frame_labels", "load_aligned", "normaliser_for"]
+           "features_for", "fill_cache", "frame_labels", "load_aligned", "normaliser_for"]

@@ -1,7 +1,8 @@
 """Network features (kinds ``soundnet8:<layer>``, ``snf:<layer>``,
 ``snr:<layer>``): the activations of one layer of the pretrained SoundNet-8
 (22,050 Hz; conv5 at about 10.77 Hz) or of the paper's 16 kHz, 10 Hz
-variants SN-F and SN-R.
+variants SN-F and SN-R. :class:`SoundNetLayers` gives several layers of one
+network in one pass per recording.
 
 Example:
     >>> NETWORKS["snf"]
@@ -66,18 +67,10 @@ class SoundNetFeatures:
     whiten = True
 
     def __init__(self, kind="soundnet8:conv5", weights=DEFAULT):
-        from soundnet_keras.weights import resolve_weights
         self.parsed = parse_kind(kind)
         self.kind = str(self.parsed)
-        self.spec_name, preset = NETWORKS[self.parsed.prefix]
-        if weights is DEFAULT or weights == DEFAULT:
-            if preset is None:
-                raise ValueError(
-                    f"{self.parsed.prefix!r} has no pretrained preset yet: "
-                    "pass weights= (the path to its trained .weights.h5 "
-                    "file, or None for random weights)")
-            weights = preset
-        self.weights_path = resolve_weights(weights, model=self.spec_name)
+        self.spec_name = NETWORKS[self.parsed.prefix][0]
+        self.weights_path = _weights_path(self.parsed.prefix, weights)
         self.extractor, self.weights_sha256 = _network_extractor(
             self.parsed.prefix, self.parsed.layer,
             None if self.weights_path is None else str(self.weights_path),
@@ -94,6 +87,93 @@ class SoundNetFeatures:
                                          self.parsed.layer,
                                          model=self.extractor)
         return check_finite(values, path, self.kind), times
+
+
+class SoundNetLayers:
+    """Several layers of one network (SoundNet-8, SN-F or SN-R, one set of
+    weights), computed in one pass per recording
+    (:func:`soundnet_keras.extract_layers`).
+
+    For each kind it gives what :class:`SoundNetFeatures` gives (the same
+    frames and times; the values to float32 rounding: the layers above
+    pool5 run on the folded trunk's pool5) and has the same
+    ``weights_sha256``, so both read and write the same cache entries.
+
+    Args:
+        kinds: kinds of one network, e.g. ``["snr:pool5", "snr:gru1"]``.
+        weights: as for :class:`SoundNetFeatures` (None: one random
+            network for all the kinds).
+
+    Attributes:
+        kinds: the kinds, as strings.
+        weights_sha256: the hash of the weights (their file's, or their
+            values' for random weights).
+
+    Example:
+        >>> import tempfile, soundfile
+        >>> path = tempfile.mktemp(suffix=".wav")
+        >>> soundfile.write(path, np.zeros(32000), 16000)
+        >>> layers = SoundNetLayers(["snf:pool5", "snf:fc1"], None)
+        >>> [values.shape for values, _ in layers(path)]
+        [(20, 256), (20, 100)]
+    """
+
+    def __init__(self, kinds, weights=DEFAULT):
+        from soundnet_keras import MultiLayerExtractor
+        parsed = list(dict.fromkeys(parse_kind(k) for k in kinds))
+        prefixes = {k.prefix for k in parsed}
+        if len(prefixes) != 1 or not prefixes <= set(NETWORKS):
+            raise ValueError(
+                "SoundNetLayers needs kinds of one network (one of "
+                f"{', '.join(NETWORKS)}). Received: {list(map(str, kinds))}")
+        prefix = prefixes.pop()
+        self.kinds = [str(k) for k in parsed]
+        self.layers = [k.layer for k in parsed]
+        self.spec_name = NETWORKS[prefix][0]
+        path = _weights_path(prefix, weights)
+        self.model = _network(prefix, self.layers,
+                              None if path is None else str(path))
+        self.extractor = MultiLayerExtractor(self.layers, self.model,
+                                             spec=self.spec_name)
+        self.weights_sha256 = (_values_sha256(self.model) if path is None
+                               else file_sha256(path))
+        self.sample_rate = self.extractor.sample_rate
+
+    def __call__(self, path):
+        """``[(values (T, D) float32, times (T,))]``, one per kind."""
+        from soundnet_keras import extract_layers, load_audio
+        waveform = load_audio(path, self.sample_rate, model=self.spec_name)
+        out = extract_layers(waveform, self.sample_rate, self.layers,
+                             model=self.extractor, pad=True)
+        return [(check_finite(out[layer][0], path, kind), out[layer][1])
+                for kind, layer in zip(self.kinds, self.layers)]
+
+
+def _weights_path(prefix, weights):
+    """The weights file of a network kind (None: random weights)."""
+    from soundnet_keras.weights import resolve_weights
+    spec_name, preset = NETWORKS[prefix]
+    if weights is DEFAULT or weights == DEFAULT:
+        if preset is None:
+            raise ValueError(
+                f"{prefix!r} has no pretrained preset yet: "
+                "pass weights= (the path to its trained .weights.h5 "
+                "file, or None for random weights)")
+        weights = preset
+    return resolve_weights(weights, model=spec_name)
+
+
+def _network(prefix, layers, weights_path):
+    """The network of a kind, with its heads if a layer is one."""
+    from soundnet_keras.specs import get_spec
+    spec = get_spec(NETWORKS[prefix][0])
+    heads = {row["name"] for row in spec["layers"] if row["kind"] == "head"}
+    return _build_network(prefix, weights_path,
+                          include_top=bool(heads & set(layers)))
+
+
+def _values_sha256(model):
+    return sha256_text(*[np.asarray(w) for w in model.get_weights()])
 
 
 def _network_extractor(prefix, layer, weights_path, weights_sha):
@@ -113,14 +193,9 @@ def _cached_network_extractor(prefix, layer, weights_path, weights_sha):
 
 def _new_network_extractor(prefix, layer, weights_path):
     from soundnet_keras import FeatureExtractor
-    from soundnet_keras.specs import get_spec
-    spec = get_spec(NETWORKS[prefix][0])
-    heads = {row["name"] for row in spec["layers"] if row["kind"] == "head"}
-    model = _build_network(prefix, weights_path,
-                           include_top=layer in heads)
-    extractor = FeatureExtractor(layer, model, spec=spec["name"])
-    digest = sha256_text(*[np.asarray(w) for w in model.get_weights()])
-    return extractor, digest
+    model = _network(prefix, [layer], weights_path)
+    extractor = FeatureExtractor(layer, model, spec=NETWORKS[prefix][0])
+    return extractor, _values_sha256(model)
 
 
 def _network_factory(kind, weights, fit_paths, cache, progress, workers):
@@ -139,4 +214,4 @@ register_kind("soundnet8", _network_factory, "conv5",
 register_kind("snf", _network_factory, "pool5", _network_layers("snf"))
 register_kind("snr", _network_factory, "pool5", _network_layers("snr"))
 
-__all__ = ["NETWORKS", "SoundNetFeatures"]
+__all__ = ["NETWORKS", "SoundNetFeatures", "SoundNetLayers"]
