@@ -45,29 +45,37 @@ import pandas as pd
 
 class Row(NamedTuple):
     """One row of Table 4: ``name`` (a folder name), ``label`` (as the paper
-    prints it), the feature ``kind`` and the paper's TERs in percent."""
+    prints it), the feature ``kind``, the paper's TERs in percent and the
+    network's ``weights`` (a preset name; ``"default"``: the kind's
+    default)."""
     name: str
     label: str
     kind: str
     paper: tuple
+    weights: str = "default"
 
+
+#: The students' presets of the SN-F and SN-R rows: the pretrained-trunk
+#: students distilled on the real-audio pool.
+SNF, SNR = "snf_trunk_pool", "snr_trunk_pool"
 
 #: The rows of Table 4 with the paper's TER (%, train / val / test).
 TABLE4 = (
     Row("lowlevel", "Low-level", "lowlevel", (15.2, 82.8, 81.0)),
     Row("soundnet8_conv5", "SoundNet conv5", "soundnet8:conv5",
         (2.3, 76.6, 74.0)),
-    Row("snf_pool5", "SN-F pool5", "snf:pool5", (3.5, 80.5, 77.4)),
-    Row("snf_fc1", "SN-F fc1", "snf:fc1", (6.1, 79.9, 77.8)),
-    Row("snf_fc2", "SN-F fc2", "snf:fc2", (6.5, 82.2, 79.2)),
-    Row("snf_fc3", "SN-F fc3", "snf:fc3", (4.6, 80.8, 77.6)),
-    Row("snr_pool5", "SN-R pool5", "snr:pool5", (3.0, 78.9, 74.9)),
-    Row("snr_gru1", "SN-R gru1", "snr:gru1", (3.0, 77.8, 78.4)),
-    Row("snr_gru1_bn", "SN-R gru1-BN", "snr:gru1_bn", (1.2, 75.8, 76.7)),
-    Row("snr_gru2", "SN-R gru2", "snr:gru2", (3.0, 84.5, 80.6)),
-    Row("snr_gru2_bn", "SN-R gru2-BN", "snr:gru2_bn", (2.3, 82.3, 79.0)),
-    Row("snr_gru3", "SN-R gru3", "snr:gru3", (90.6, 96.4, 96.4)),
-    Row("snr_gru3_bn", "SN-R gru3-BN", "snr:gru3_bn", (60.9, 90.5, 91.2)),
+    Row("snf_pool5", "SN-F pool5", "snf:pool5", (3.5, 80.5, 77.4), SNF),
+    Row("snf_fc1", "SN-F fc1", "snf:fc1", (6.1, 79.9, 77.8), SNF),
+    Row("snf_fc2", "SN-F fc2", "snf:fc2", (6.5, 82.2, 79.2), SNF),
+    Row("snf_fc3", "SN-F fc3", "snf:fc3", (4.6, 80.8, 77.6), SNF),
+    Row("snr_pool5", "SN-R pool5", "snr:pool5", (3.0, 78.9, 74.9), SNR),
+    Row("snr_gru1", "SN-R gru1", "snr:gru1", (3.0, 77.8, 78.4), SNR),
+    Row("snr_gru1_bn", "SN-R gru1-BN", "snr:gru1_bn", (1.2, 75.8, 76.7), SNR),
+    Row("snr_gru2", "SN-R gru2", "snr:gru2", (3.0, 84.5, 80.6), SNR),
+    Row("snr_gru2_bn", "SN-R gru2-BN", "snr:gru2_bn", (2.3, 82.3, 79.0), SNR),
+    Row("snr_gru3", "SN-R gru3", "snr:gru3", (90.6, 96.4, 96.4), SNR),
+    Row("snr_gru3_bn", "SN-R gru3-BN", "snr:gru3_bn", (60.9, 90.5, 91.2),
+        SNR),
 )
 
 #: Rows beyond the paper's table that experiments may name: the low-level
@@ -176,7 +184,7 @@ def row_config(row, corpus, epochs, runs, base=None, progress=True):
     else:
         config = resolve_config(copy.deepcopy(base))
     config["feats"]["kind"] = row.kind
-    config["feats"]["weights"] = "default"
+    config["feats"]["weights"] = row.weights
     config["training"].update(corpus=str(corpus), epochs=int(epochs),
                               out=str(Path(runs) / row.name),
                               progress=bool(progress))

@@ -129,8 +129,8 @@ def layer_activations(waveform, kind, layers, weights="default"):
         kind: ``"snf"`` or ``"snr"`` (SN-R with GRU cells).
         layers: layer names (``soundnet_keras.specs.feature_layers``) whose
             frames are at the same times (Figure 3's are all at 10 Hz).
-        weights: a preset name or path; ``"default"`` is the committed
-            distilled preset (``snf_standin``, ``snr_standin``).
+        weights: a preset name or path; ``"default"`` is the kind's
+            default student (:data:`soundnet_keras.weights.DEFAULT_STUDENTS`).
 
     Returns:
         ``(activations, times)``: layer -> ``(T, D)`` float32 array, and the
@@ -165,8 +165,8 @@ def _variant(kind, weights):
     import soundnet_keras as sk
     if kind not in ("snf", "snr"):
         raise ValueError(f"kind must be 'snf' or 'snr'; got {kind!r}")
-    preset = {"snf": "snf_standin", "snr": "snr_standin"}[kind]
-    weights = preset if weights == "default" else weights
+    from .weights import DEFAULT_STUDENTS
+    weights = DEFAULT_STUDENTS[kind] if weights == "default" else weights
     return sk.SoundNetF(weights=weights) if kind == "snf" else \
         sk.SoundNetR(weights=weights, cell="gru")
 

@@ -86,6 +86,11 @@ PRESETS = {
         description="SN-R (GRU) with SoundNet-8's conv1-conv5 (frozen), "
         "upper layers distilled on the real-audio pool"),
 }
+#: The preset each student model stands for where no weights are named (the
+#: SN-F / SN-R feature kinds of ``sed.features``, Figure 3): the students that
+#: learn best (README, "Pretrained-trunk students").
+DEFAULT_STUDENTS = {"snf": "snf_trunk_pool", "snr": "snr_trunk_pool"}
+
 LABEL_FILES = {"objects": "soundnet8_objects.txt",
                "places": "soundnet8_places.txt"}
 FETCH_COMMAND = "soundnet-keras fetch-weights"

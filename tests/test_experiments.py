@@ -31,6 +31,12 @@ def test_rows_are_the_papers():
 def test_row_config_sets_kind_corpus_epochs_and_folder(tmp_path):
     cfg = row_config(table4_row("snf_fc1"), "corpus", 3, tmp_path, TINY)
     assert cfg["feats"]["kind"] == "snf:fc1"
+    # the student rows name their preset: the pretrained-trunk students
+    assert cfg["feats"]["weights"] == "snf_trunk_pool"
+    assert row_config(table4_row("snr_gru1"), "corpus", 3, tmp_path)[
+        "feats"]["weights"] == "snr_trunk_pool"
+    assert row_config(table4_row("lowlevel"), "corpus", 3, tmp_path)[
+        "feats"]["weights"] == "default"
     assert cfg["training"]["out"] == str(tmp_path / "snf_fc1")
     assert cfg["training"]["epochs"] == 3 and cfg["net"]["units"] == 8
     assert cfg["opt"]["learning_rate"] == 3.0  # the rest: the defaults

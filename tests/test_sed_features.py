@@ -104,11 +104,13 @@ def test_parse_kind_defaults_and_errors():
         F.parse_kind("lowlevel:conv5")
 
 
-def test_variant_kinds_default_to_the_distilled_presets():
+def test_variant_kinds_default_to_the_pretrained_trunk_students():
     from soundnet_keras.weights import recorded_sha256
     extractor = F.make_extractor("snf:fc1")
     assert extractor.weights_sha256 == recorded_sha256(
-        "snf_standin.weights.h5")
+        "snf_trunk_pool.weights.h5")
+    assert F.make_extractor("snr:gru1").weights_sha256 == recorded_sha256(
+        "snr_trunk_pool.weights.h5")
     assert extractor.sample_rate == 16000
 
 

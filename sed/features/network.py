@@ -6,12 +6,14 @@ network in one pass per recording.
 
 Example:
     >>> NETWORKS["snf"]
-    ('snf', 'snf_standin')
+    ('snf', 'snf_trunk_pool')
 """
 
 import functools
 
 import numpy as np
+
+from soundnet_keras.weights import DEFAULT_STUDENTS
 
 from ..cache import check_finite, file_sha256, sha256_text
 from .kinds import DEFAULT, parse_kind, register_kind
@@ -31,7 +33,8 @@ def _build_network(prefix, weights, include_top):
 
 #: Model spec and default weights of each network kind.
 NETWORKS = {"soundnet8": ("soundnet8", "soundnet8_flickr"),
-            "snf": ("snf", "snf_standin"), "snr": ("snr", "snr_standin")}
+            **{name: (name, preset)
+               for name, preset in DEFAULT_STUDENTS.items()}}
 
 
 class SoundNetFeatures:
@@ -50,7 +53,9 @@ class SoundNetFeatures:
             (random initialisation, hashed by value: a new random network
             each time, so nothing cached is reused); :data:`DEFAULT` is
             SoundNet-8's released weights, and for SN-F and SN-R the
-            project's distilled ``snf_standin`` and ``snr_standin``.
+            project's pretrained-trunk students ``snf_trunk_pool`` and
+            ``snr_trunk_pool``
+            (:data:`soundnet_keras.weights.DEFAULT_STUDENTS`).
 
     Attributes:
         whiten: True: the training normaliser standardises each dimension.
