@@ -142,17 +142,21 @@ def plot_warmup_steps(histories, steps=None, window=25, ax=None):
     import matplotlib.pyplot as plt
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3.6))
-    labelled = set()
+    labelled, top = set(), 0.0
     for name, frame in histories.items():
         shares = np.concatenate([np.asarray(v, float)
                                  for v in frame["step_nonblank"]])
         if steps is not None:
             shares = shares[:steps]
         smooth = pd.Series(shares).rolling(window, min_periods=1).mean()
+        top = max(top, float(smooth[window:].max()) if len(smooth) > window
+                  else 0.0)
         colour, style, label = _run_style(name)
         ax.plot(np.arange(1, len(shares) + 1), smooth, style, color=colour,
                 linewidth=1, label=None if label in labelled else label)
         labelled.add(label)
+    # the first steps of a fresh network (tokens everywhere) are cut off
+    ax.set_ylim(0, 1.2 * top or 1.0)
     ax.set_xlabel("training step (minibatch of 5 x 500 frames)")
     ax.set_ylabel("non-blank share of frames")
     ax.legend(fontsize=8)

@@ -158,3 +158,15 @@ def test_table4_matches_table4_csv():
         ours = [float(v) for v in cells[2].split(" / ")]
         assert ours == [round(100 * float(row[k]), 1) for k in
                         ("train_ter", "val_ter", "test_ter")], row["label"]
+
+
+def test_warmup_table_matches_the_histories():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "warmup_table", ROOT / "scripts" / "warmup_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    lines = module.warmup_lines()
+    assert len(lines) > 2, "no warm-up history committed"
+    for line in lines:
+        assert line in README, line
