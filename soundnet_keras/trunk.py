@@ -420,6 +420,7 @@ def train_trunk(features_dir, out_dir, config=None, verbose=2, log=print):
                            initial * config.steps_per_epoch),
                   steps_per_epoch=config.steps_per_epoch,
                   epochs=config.epochs, initial_epoch=initial,
+                  shuffle=False,  # _batches orders the clips itself
                   callbacks=[_Evidence(val, config.batch_size), plateau,
                              keras.callbacks.TerminateOnNaN(), run_state],
                   verbose=verbose)
