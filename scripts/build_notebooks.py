@@ -171,8 +171,10 @@ fig = sp.plot_warmup_steps(histories, steps=2000)
     md("""
 **Where each run's warm-up ends** (`sed.experiments.warmup_marks`): the first
 training step after the all-blank stage with a non-blank frame, the first epoch
-whose decoding of the training recordings holds a token, and the first epoch (and
-the steps by then) with training TER below 50%; then the final and best TERs.
+whose decoding of the training recordings holds a token, the first epoch whose
+decoding holds at least 10% as many tokens as the reference (the end of the
+near-silent stage), and the first epoch (and the steps by then) with training TER
+below 50%; then the final and best TERs.
 """),
     code("""
 table = sweep_table(HISTORIES)

@@ -14,9 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sed.experiments import COMMITTED_SWEEPS, sweep_table, table4_row  # noqa: E402
 
 HEADER = ("| feature | recipe | seed | epochs | first non-blank step (epoch) "
-          "| train TER < 50%: epoch (steps) | train / val / test TER, last "
-          "epoch | best val TER (epoch) |\n"
-          "|---|---|---:|---:|---:|---:|---:|---:|")
+          "| output >= 10%: epoch | train TER < 50%: epoch (steps) | train / "
+          "val / test TER, last epoch | best val TER (epoch) |\n"
+          "|---|---|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def _int(value):
@@ -33,7 +33,8 @@ def warmup_lines(histories=COMMITTED_SWEEPS):
         lines.append(
             f"| {table4_row(run.row).label} | {recipe} | {run.seed} | "
             f"{run.epochs} | {_int(run.first_nonblank_step)} "
-            f"({_int(run.first_nonblank_epoch)}) | {_int(run.ter50_epoch)} "
+            f"({_int(run.first_nonblank_epoch)}) | "
+            f"{_int(run.output10_epoch)} | {_int(run.ter50_epoch)} "
             f"({_int(run.ter50_step)}) | {run.train_ter:.3f} / "
             f"{run.val_ter:.3f} / {run.test_ter:.3f} | "
             f"{run.best_val_ter:.3f} ({_int(run.best_epoch)}) |")

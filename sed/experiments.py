@@ -311,7 +311,7 @@ VARIANTS = {"paper": {}, "tanh_clipped": {"net": {"activation": "tanh"},
 SWEEP_COLUMNS = ("run", "row", "variant", "seed", "epochs", "train_ter",
                  "val_ter", "test_ter", "best_val_ter", "best_epoch",
                  "first_nonblank_epoch", "first_nonblank_step",
-                 "ter50_epoch", "ter50_step", "status")
+                 "output10_epoch", "ter50_epoch", "ter50_step", "status")
 
 
 def warmup_marks(rows):
@@ -324,20 +324,26 @@ def warmup_marks(rows):
         run) after the network first output only blanks (a freshly
         initialised network emits tokens everywhere until its first
         updates) whose minibatch has a non-blank best-path frame;
+        ``output10_epoch``, the first epoch after which the decoding of the
+        training recordings holds at least 10% as many tokens as their
+        reference (the end of the near-silent stage);
         ``ter50_epoch`` / ``ter50_step``, the first epoch after which the
         training TER is below 50% and the steps trained by its end. None
         where it did not happen.
 
     Example:
         >>> rows = [dict(epoch=1, steps=2, step_nonblank=[0.9, 0],
-        ...              train_decoded_tokens=0, train_ter=1.0),
+        ...              train_decoded_tokens=0, train_reference_tokens=20,
+        ...              train_ter=1.0),
         ...         dict(epoch=2, steps=2, step_nonblank=[0, 0.1],
-        ...              train_decoded_tokens=5, train_ter=0.4)]
-        >>> warmup_marks(rows)
-        {'first_nonblank_epoch': 2, 'first_nonblank_step': 4, 'ter50_epoch': 2, 'ter50_step': 4}
+        ...              train_decoded_tokens=5, train_reference_tokens=20,
+        ...              train_ter=0.4)]
+        >>> warmup_marks(rows)  # doctest: +NORMALIZE_WHITESPACE
+        {'first_nonblank_epoch': 2, 'first_nonblank_step': 4,
+         'output10_epoch': 2, 'ter50_epoch': 2, 'ter50_step': 4}
     """
     marks = dict.fromkeys(("first_nonblank_epoch", "first_nonblank_step",
-                           "ter50_epoch", "ter50_step"))
+                           "output10_epoch", "ter50_epoch", "ter50_step"))
     steps, blank = 0, False
     for row in rows:
         shares = row.get("step_nonblank") or []
@@ -352,6 +358,10 @@ def warmup_marks(rows):
         if marks["first_nonblank_epoch"] is None and \
                 row.get("train_decoded_tokens"):
             marks["first_nonblank_epoch"] = row["epoch"]
+        decoded = row.get("train_decoded_tokens") or 0
+        if marks["output10_epoch"] is None and \
+                decoded >= 0.1 * (row.get("train_reference_tokens") or 0) > 0:
+            marks["output10_epoch"] = row["epoch"]
         ter = row.get("train_ter")
         if marks["ter50_epoch"] is None and ter is not None and ter < 0.5:
             marks["ter50_epoch"], marks["ter50_step"] = row["epoch"], steps
