@@ -211,15 +211,25 @@ class _Plateau(keras.callbacks.ReduceLROnPlateau):
         return {key: float(getattr(self, key)) for key in self.STATE}
 
 
-class _Commit(keras.callbacks.Callback):
-    """After each epoch (and after the schedule): the history row, then the
-    checkpoint and the history through the run folder; a non-finite loss
-    stops training without a checkpoint."""
+#: History fields read from Keras' logs under another name (the others
+#: carry their own name).
+LOG_KEYS = dict(train_kl="loss", val_kl="val_loss",
+                train_objects_agreement="objects_agreement",
+                train_places_agreement="places_agreement")
 
-    def __init__(self, run, variables, rows, schedule, record, log):
+
+class _Commit(keras.callbacks.Callback):
+    """After each epoch (and after the schedule): the history row (the run
+    folder's fields, from the logs and ``constants``), :meth:`keep`, then
+    the checkpoint and the history through the run folder; a non-finite
+    value stops training without a checkpoint."""
+
+    def __init__(self, run, variables, rows, schedule, record, log,
+                 constants=None):
         super().__init__()
         self.run, self.variables, self.rows = run, variables, rows
         self.schedule, self.record, self.log = schedule, record, log
+        self.constants = constants or {}
         self.diverged = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -228,30 +238,75 @@ class _Commit(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        keys = dict(train_kl="loss", val_kl="val_loss",
-                    train_objects_agreement="objects_agreement",
-                    train_places_agreement="places_agreement",
-                    val_objects_agreement="val_objects_agreement",
-                    val_places_agreement="val_places_agreement")
+        values = {name: logs.get(LOG_KEYS.get(name, name))
+                  for name in self.run.fields}
+        values.update(self.constants, lr=self.lr,
+                      time_s=time.perf_counter() - self.start)
         row = dict(epoch=epoch + 1, **{
-            name: None if logs.get(key) is None else float(logs[key])
-            for name, key in keys.items()},
-            lr=self.lr, time_s=time.perf_counter() - self.start)
-        if not all(row[k] is not None and math.isfinite(row[k])
-                   for k in ("train_kl", "val_kl")):
+            name: None if values[name] is None else float(values[name])
+            for name in self.run.fields if name != "epoch"})
+        if not all(v is not None and math.isfinite(v) for v in row.values()):
             self.diverged = (
-                f"epoch {epoch + 1}: loss is not finite ({row}); the last "
-                f"good checkpoint is kept in {self.run.checkpoints}")
+                f"epoch {epoch + 1}: not finite ({row}); the last good "
+                f"checkpoint is kept in {self.run.checkpoints}")
             self.model.stop_training = True
             return
         exit_point("trained", epoch + 1)
         self.rows.append(row)
+        self.keep(row)
         self.run.commit(self.variables, dict(
             epoch=epoch + 1, rows=self.rows,
             schedule=self.schedule.state()), self.record(self.rows))
         self.log(f"epoch {epoch + 1}/{self.params['epochs']}: train KL "
                  f"{row['train_kl']:.4f}, val KL {row['val_kl']:.4f}, lr "
                  f"{row['lr']:.3g}, {row['time_s']:.0f} s")
+
+    def keep(self, row):
+        """Called with each new row before its checkpoint is written."""
+
+
+def fit_run(run, model, variables, state, config, record, train_data,
+            validation_data=None, callbacks=(), commit=_Commit,
+            constants=None, verbose=1, log=print):
+    """Keras ``fit`` of a student from its run folder's checkpoint.
+
+    ``state``: what ``run.restore(variables)`` returned (None: a new run);
+    ``record(rows)``: the history record; ``train_data(epoch)``: the
+    training dataset from the start of ``epoch`` (0-based); ``callbacks``
+    run before ``TerminateOnNaN``, the schedule (``ReduceLROnPlateau`` on
+    ``val_loss``, its state in the checkpoint) and ``commit`` (a
+    :class:`_Commit`, given ``constants``).
+
+    Returns:
+        The list of per-epoch history rows.
+
+    Raises:
+        FloatingPointError: when a value is not finite (the last good
+            checkpoint is kept).
+    """
+    rows = state["rows"] if state else []
+    if state:
+        run.write_history(record(rows))
+        log(f"Resuming {run.folder} after epoch {len(rows)}.")
+    if len(rows) < config.epochs:
+        schedule = _Plateau(state["schedule"] if state else None,
+                            monitor="val_loss", mode="min",
+                            factor=config.lr_factor,
+                            patience=config.lr_patience, min_delta=0.0,
+                            verbose=0)
+        done = commit(run, variables, rows, schedule, record, log,
+                      constants)
+        model.fit(train_data(len(rows)),
+                  steps_per_epoch=config.steps_per_epoch,
+                  epochs=config.epochs, initial_epoch=len(rows),
+                  validation_data=validation_data, shuffle=False,
+                  verbose=verbose,
+                  callbacks=[*callbacks, keras.callbacks.TerminateOnNaN(),
+                             schedule, done])
+        if done.diverged:
+            run.write_history(dict(record(rows), stopped=done.diverged))
+            raise FloatingPointError(done.diverged)
+    return rows
 
 
 def train(targets_dir, out_dir, config=None, strategy=None, verbose=1,
@@ -324,30 +379,13 @@ def _train(run, store, config, strategy, verbose, log):
         return dict(config=dataclasses.asdict(config),
                     provenance=run_provenance, epochs=rows)
 
-    rows = state["rows"] if state else []
-    if state:
-        run.write_history(record(rows))
-        log(f"Resuming {run.folder} after epoch {len(rows)}.")
-    if len(rows) < config.epochs:
-        per_epoch = config.steps_per_epoch * config.batch_size
-        train_ds = make_dataset(store, "train", config.batch_size,
-                                seed=config.seed,
-                                start_example=len(rows) * per_epoch)
-        val = make_dataset(store, "val", config.batch_size, shuffle=False,
-                           repeat=False)
-        schedule = _Plateau(state["schedule"] if state else None,
-                            monitor="val_loss", mode="min",
-                            factor=config.lr_factor,
-                            patience=config.lr_patience, min_delta=0.0,
-                            verbose=0)
-        commit = _Commit(run, variables, rows, schedule, record, log)
-        model.fit(train_ds, steps_per_epoch=config.steps_per_epoch,
-                  epochs=config.epochs, initial_epoch=len(rows),
-                  validation_data=val, shuffle=False, verbose=verbose,
-                  callbacks=[keras.callbacks.TerminateOnNaN(), schedule,
-                             commit])
-        if commit.diverged:
-            run.write_history(dict(record(rows), stopped=commit.diverged))
-            raise FloatingPointError(commit.diverged)
+    per_epoch = config.steps_per_epoch * config.batch_size
+    rows = fit_run(
+        run, model, variables, state, config, record,
+        lambda epoch: make_dataset(store, "train", config.batch_size,
+                                   seed=config.seed,
+                                   start_example=epoch * per_epoch),
+        make_dataset(store, "val", config.batch_size, shuffle=False,
+                     repeat=False), verbose=verbose, log=log)
     save_model_weights(student, run.folder / f"{config.model}.weights.h5")
     return rows

@@ -6,8 +6,10 @@ are SoundNet-8's released weights, frozen (batch norm in inference mode). Their
 pool5 features are computed once per clip and cached; only the upper layers
 (fc1-fc3, or gru1-gru3 with batch norm) and the two heads are trained, with
 Keras' ``fit``: Adam, ``ReduceLROnPlateau`` (x0.9, patience 5, ``min_delta`` 0),
-``TerminateOnNaN``, a checkpoint per epoch from which a run started again in the
-same folder resumes exactly, and a history with provenance. Each epoch also
+``TerminateOnNaN``, checkpoints and history through the project's run folder
+(:class:`soundnet_keras.runs.RunFolder`, as for distillation: the same call
+resumes exactly, also after a kill at any moment), the weights of the best
+validation epoch in ``checkpoint/best.weights.h5``. Each epoch also
 records the evidence: validation KL per head, the best constant student's KL on
 the same clips, and top-1 agreement of both heads (and of the constant prior)
 with the teacher.
@@ -22,12 +24,9 @@ Example:
     >>> train_trunk("pool5", "runs/snf_trunk", TrunkConfig(model="snf"))  # doctest: +SKIP
 """
 
-import csv
 import dataclasses
 import json
-import math
 import os
-import time
 from pathlib import Path
 
 import keras
@@ -37,9 +36,10 @@ import tensorflow as tf
 from .builder import build
 from .specs import get_spec, output_length, snf_spec, snr_spec
 from .targets import TargetStore, constant_student
-from .training import (GatherFrames, StudentConfig, agreement,
-                       build_student, kl_divergence, label_frames,
-                       provenance, save_model_weights)
+from .runs import RunError, RunFolder
+from .training import (GatherFrames, StudentConfig, _Commit, _write_config,
+                       agreement, build_student, fit_run, kl_divergence,
+                       label_frames, provenance, save_model_weights)
 from .weights import load_into, resolve_weights, sha256
 
 TRUNK_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5")
@@ -240,8 +240,9 @@ def evaluate(model, x, objects, places, batch_size=64):
 
 
 def evaluate_run(features_dir, run_dir, weights="best", split="val"):
-    """:func:`evaluate` of a run's ``best`` (or ``model``: last) checkpoint
-    on a split of the cached features, with the constant student beside it.
+    """:func:`evaluate` of a run's ``best`` (lowest validation KL) or
+    ``last`` (latest checkpoint) weights on a split of the cached features,
+    with the constant student beside it.
 
     Returns:
         ``dict(student=..., constant=...)``, each as :func:`evaluate`.
@@ -252,7 +253,18 @@ def evaluate_run(features_dir, run_dir, weights="best", split="val"):
     clip = int(TargetStore(meta["targets"]).meta["clip_seconds"] * 16000)
     model = distillation_model(config, label_frames(
         get_spec(student_spec(config)), clip, meta["target_times_s"]))
-    model.load_weights(run_dir / "checkpoint" / f"{weights}.weights.h5")
+    folder = run_dir / "checkpoint"
+    if weights == "best":
+        model.load_weights(folder / "best.weights.h5")
+    elif weights == "last" and (folder / OLD_LAYOUT[0]).exists():
+        model.load_weights(folder / OLD_LAYOUT[0])  # a run not yet migrated
+    elif weights == "last":
+        if RunFolder(run_dir, HISTORY_FIELDS).restore(
+                run_variables(model), partial=True) is None:
+            raise RunError(f"{run_dir} has no checkpoint")
+    else:
+        raise ValueError(f"weights must be 'best' or 'last'. Received: "
+                         f"weights={weights!r}")
     held = load_cache(features_dir, split)
     return dict(student=evaluate(model, *held),
                 constant=constant_student(
@@ -273,118 +285,106 @@ class _Evidence(keras.callbacks.Callback):
                     val_loss=scores["kl"])
 
 
-class _RunState(keras.callbacks.Callback):
-    """Per epoch: the history row (with the evidence) and a checkpoint of the
-    weights, optimizer variables, learning rate and plateau state; restores
-    them at the start of a resumed run."""
+class _KeepBest(_Commit):
+    """:class:`soundnet_keras.training._Commit` that also writes the
+    weights of the epoch with the lowest validation KL,
+    ``checkpoint/best.weights.h5`` (atomic, before the checkpoint: a run
+    killed in between retrains that epoch and writes them again)."""
 
-    def __init__(self, out_dir, config, constant, plateau, rows, state):
-        super().__init__()
-        self.out_dir, self.config, self.constant = out_dir, config, constant
-        self.plateau, self.rows, self.state = plateau, rows, state
-        self.folder = out_dir / "checkpoint"
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.provenance = provenance()
-
-    def on_train_begin(self, logs=None):
-        if self.state:  # after ReduceLROnPlateau's own reset
-            self.plateau.best = self.state["best"]
-            self.plateau.wait = self.state["wait"]
-            self.plateau.cooldown_counter = self.state["cooldown"]
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-        self.lr = float(keras.ops.convert_to_numpy(
-            self.model.optimizer.learning_rate))
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        row = dict(
-            epoch=epoch + 1, train_kl=logs.get("loss"),
-            val_kl=logs.get("val_loss"),
-            val_objects_kl=logs.get("val_objects_kl"),
-            val_places_kl=logs.get("val_places_kl"),
-            constant_kl=self.constant["kl"],
-            constant_objects_kl=self.constant["objects_kl"],
-            constant_places_kl=self.constant["places_kl"],
-            train_objects_agreement=logs.get("objects_agreement"),
-            train_places_agreement=logs.get("places_agreement"),
-            val_objects_agreement=logs.get("val_objects_agreement"),
-            val_places_agreement=logs.get("val_places_agreement"),
-            prior_objects_agreement=self.constant["objects_agreement"],
-            prior_places_agreement=self.constant["places_agreement"],
-            lr=self.lr, time_s=time.perf_counter() - self.start)
-        if not all(v is not None and math.isfinite(v) for v in row.values()):
-            self.model.stop_training = True
-            raise FloatingPointError(
-                f"epoch {epoch + 1}: not finite ({row}); the last good "
-                f"checkpoint is kept in {self.folder}")
-        self.rows.append({k: float(v) if k != "epoch" else v
-                          for k, v in row.items()})
+    def keep(self, row):
         if row["val_kl"] <= min(r["val_kl"] for r in self.rows):
-            self._write_weights("best")
-        self._save(epoch + 1)
-
-    def _write_weights(self, name):
-        self.model.save_weights(self.folder / f"{name}.part.weights.h5")
-        os.replace(self.folder / f"{name}.part.weights.h5",
-                   self.folder / f"{name}.weights.h5")
-
-    def _save(self, epoch):
-        self._write_weights("model")
-        np.savez(self.folder / "optimizer.part.npz",
-                 *[np.asarray(v) for v in self.model.optimizer.variables])
-        os.replace(self.folder / "optimizer.part.npz",
-                   self.folder / "optimizer.npz")
-        record = dict(config=dataclasses.asdict(self.config),
-                      provenance=self.provenance, epochs=self.rows)
-        _atomic_write(self.out_dir / "history.json",
-                      json.dumps(record, indent=2) + "\n")
-        with open(self.out_dir / "history.csv", "w", newline="") as f:
-            writer = csv.DictWriter(f, HISTORY_FIELDS)
-            writer.writeheader()
-            writer.writerows(self.rows)
-        lr = float(keras.ops.convert_to_numpy(
-            self.model.optimizer.learning_rate))
-        state = dict(epoch=epoch, lr=lr, best=float(self.plateau.best),
-                     wait=int(self.plateau.wait),
-                     cooldown=int(self.plateau.cooldown_counter))
-        _atomic_write(self.folder / "state.json", json.dumps(state))  # last
+            path = self.run.checkpoints / "best.weights.h5"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            part = path.with_name("best.part.weights.h5")
+            self.model.save_weights(part)
+            os.replace(part, path)
 
 
-def _atomic_write(path, text):
-    tmp = path.with_suffix(".part")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def run_variables(model, optimizer=None):
+    """The variables a run's checkpoint holds, named by position (the order
+    of Keras' own weight files): SN-R's recurrent layers hold auto-named
+    inner layers (``backward_gru_<n>``) whose paths depend on what else the
+    process built before.
+
+    Example:
+        >>> model = distillation_model(TrunkConfig(), [1])
+        >>> sorted(run_variables(model))[:2]
+        ['model/000', 'model/001']
+    """
+    objects = dict(model=model.weights, optimizer=optimizer.variables
+                   if optimizer is not None else [])
+    return {f"{label}/{i:03d}": v for label, variables in objects.items()
+            for i, v in enumerate(variables)}
+
+
+#: The checkpoint files of runs written before the trunk used
+#: :class:`soundnet_keras.runs.RunFolder` (``best.weights.h5`` is kept).
+OLD_LAYOUT = ("model.weights.h5", "optimizer.npz", "state.json")
+
+
+def _migrate(run, model, optimizer, variables, record, log):
+    """Moves a run folder of the old layout (:data:`OLD_LAYOUT`) into a
+    :class:`soundnet_keras.runs.RunFolder` checkpoint of the same weights,
+    optimizer variables, lr, plateau state and history rows, once."""
+    folder = run.checkpoints
+    if run.latest is None and (folder / "state.json").exists():
+        state = json.loads((folder / "state.json").read_text())
+        model.load_weights(folder / OLD_LAYOUT[0])
+        stored = np.load(folder / OLD_LAYOUT[1])
+        if len(stored.files) != len(optimizer.variables):
+            raise RunError(f"{folder / OLD_LAYOUT[1]} holds "
+                           f"{len(stored.files)} optimizer variables, the "
+                           f"model needs {len(optimizer.variables)}; use "
+                           "another run folder")
+        for i, var in enumerate(optimizer.variables):
+            var.assign(stored[f"arr_{i}"])
+        optimizer.learning_rate.assign(state["lr"])
+        rows = json.loads((run.folder / "history.json").read_text())[
+            "epochs"][:state["epoch"]]
+        schedule = dict(best=state["best"], wait=state["wait"],
+                        cooldown_counter=state["cooldown"])
+        run.commit(variables, dict(epoch=state["epoch"], rows=rows,
+                                   schedule=schedule), record(rows))
+        log(f"Moved {folder} to the run-folder layout (checkpoint "
+            f"ckpt-{state['epoch']}).")
+    if run.latest is not None:
+        for name in OLD_LAYOUT:
+            (folder / name).unlink(missing_ok=True)
 
 
 def train_trunk(features_dir, out_dir, config=None, verbose=2, log=print):
     """Trains a pretrained-trunk student's upper layers on cached features.
 
-    Resumes exactly from ``out_dir/checkpoint`` when it exists (only
-    ``epochs`` may change). At the end writes the full student (waveform
-    in) of the epoch with the lowest validation KL,
-    ``<model>_trunk.weights.h5``, and of the last epoch,
-    ``<model>_trunk_last.weights.h5``; both load with
+    Checkpoints and history through
+    :class:`soundnet_keras.runs.RunFolder`, like
+    :func:`soundnet_keras.training.train`: the same call resumes exactly
+    (only ``epochs`` may change; a folder of the older layout is moved to
+    it first). ``checkpoint/best.weights.h5`` holds the weights of the
+    epoch with the lowest validation KL. At the end writes the full student
+    (waveform in) of that epoch, ``<model>_trunk.weights.h5``, and of the
+    last epoch, ``<model>_trunk_last.weights.h5``; both load with
     ``SoundNetF(weights=path)`` or ``SoundNetR(weights=path)``.
 
     Returns:
         The list of per-epoch history rows.
+
+    Raises:
+        soundnet_keras.runs.RunError: when ``out_dir`` holds another config,
+            is in use by another process, or its checkpoint is damaged.
+        FloatingPointError: when a value is not finite (the last good
+            checkpoint is kept).
     """
     config = (config or TrunkConfig()).check()
     log = log or (lambda *_: None)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    config_path = out_dir / "config.json"
-    if config_path.exists():
-        saved = json.loads(config_path.read_text())
-        if {**saved, "epochs": config.epochs} != dataclasses.asdict(config):
-            raise ValueError(
-                f"{out_dir} holds a run with another config ({saved}); "
-                "use a new folder, or the same config to resume")
-    config_path.write_text(json.dumps(dataclasses.asdict(config), indent=2))
+    with RunFolder(out_dir, HISTORY_FIELDS) as run:
+        _write_config(out_dir, config)
+        return _train_trunk(run, Path(features_dir), config, verbose, log)
+
+
+def _train_trunk(run, features_dir, config, verbose, log):
     train = load_cache(features_dir, "train")
-    meta = json.loads((Path(features_dir) / "meta.json").read_text())
+    meta = json.loads((features_dir / "meta.json").read_text())
     val = load_cache(features_dir, "val")
     constant = constant_student(train[1:], val[1:])
     clip = int(TargetStore(meta["targets"]).meta["clip_seconds"] * 16000)
@@ -397,37 +397,32 @@ def train_trunk(features_dir, out_dir, config=None, verbose=2, log=print):
                   loss={"objects": kl_divergence, "places": kl_divergence},
                   metrics={"objects": [agreement], "places": [agreement]},
                   jit_compile=True)  # XLA: SN-R's step ~5x faster on CPU
-    folder = out_dir / "checkpoint"
-    state, rows = None, []
-    if (folder / "state.json").exists():
-        state = json.loads((folder / "state.json").read_text())
-        model.load_weights(folder / "model.weights.h5")
-        optimizer.build(model.trainable_variables)
-        stored = np.load(folder / "optimizer.npz")
-        for i, var in enumerate(optimizer.variables):
-            var.assign(stored[f"arr_{i}"])
-        optimizer.learning_rate.assign(state["lr"])
-        rows = json.loads((out_dir / "history.json").read_text())["epochs"]
-        rows = rows[:state["epoch"]]
-        log(f"Resuming {out_dir} after epoch {state['epoch']}.")
-    initial = state["epoch"] if state else 0
-    plateau = keras.callbacks.ReduceLROnPlateau(
-        monitor="val_loss", factor=config.lr_factor,
-        patience=config.lr_patience, min_delta=0, min_lr=0, verbose=0)
-    run_state = _RunState(out_dir, config, constant, plateau, rows, state)
-    if initial < config.epochs:
-        model.fit(_batches(*train, config.batch_size, config.seed,
-                           initial * config.steps_per_epoch),
-                  steps_per_epoch=config.steps_per_epoch,
-                  epochs=config.epochs, initial_epoch=initial,
-                  shuffle=False,  # _batches orders the clips itself
-                  callbacks=[_Evidence(val, config.batch_size), plateau,
-                             keras.callbacks.TerminateOnNaN(), run_state],
-                  verbose=verbose)
+    optimizer.build(model.trainable_variables)
+    variables = run_variables(model, optimizer)
+    run_provenance = provenance()
+
+    def record(rows):
+        return dict(config=dataclasses.asdict(config),
+                    provenance=run_provenance, epochs=rows)
+
+    _migrate(run, model, optimizer, variables, record, log)
+    state = run.restore(variables)
+    constants = dict(
+        constant_kl=constant["kl"],
+        constant_objects_kl=constant["objects_kl"],
+        constant_places_kl=constant["places_kl"],
+        prior_objects_agreement=constant["objects_agreement"],
+        prior_places_agreement=constant["places_agreement"])
+    rows = fit_run(
+        run, model, variables, state, config, record,
+        lambda epoch: _batches(*train, config.batch_size, config.seed,
+                               epoch * config.steps_per_epoch),
+        callbacks=[_Evidence(val, config.batch_size)], commit=_KeepBest,
+        constants=constants, verbose=verbose, log=log)
     trunk = meta["trunk_weights"]
     save_model_weights(assemble_student(config, model, trunk),
-                       out_dir / f"{config.model}_trunk_last.weights.h5")
-    model.load_weights(folder / "best.weights.h5")
+                       run.folder / f"{config.model}_trunk_last.weights.h5")
+    model.load_weights(run.checkpoints / "best.weights.h5")
     save_model_weights(assemble_student(config, model, trunk),
-                       out_dir / f"{config.model}_trunk.weights.h5")
+                       run.folder / f"{config.model}_trunk.weights.h5")
     return rows

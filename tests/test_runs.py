@@ -71,7 +71,7 @@ def weights(path):
     import h5py
     out = {}
     with h5py.File(path, "r") as f:
-        f.visititems(lambda name, obj: out.setdefault(name, obj[()])
+        f.visititems(lambda name, obj: out.__setitem__(name, obj[()])
                      if hasattr(obj, "shape") else None)
     return out
 

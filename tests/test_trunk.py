@@ -23,6 +23,8 @@ from soundnet_keras.trunk import (TrunkConfig, cache_features,
 from soundnet_keras.weights import preset_path
 
 from conftest import write_tones
+from test_runs import (SLOW_POINTS, assert_same_run, killed_then_resumed,
+                       run_script)
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIP = 10.0  # seconds; 20 s in the paper, shorter here to keep tests fast
@@ -123,6 +125,84 @@ def test_train_records_evidence_and_resumes_exactly(features, tmp_path):
         train_trunk(features, tmp_path / "a",
                     TrunkConfig(model="snf", epochs=3, learning_rate=0.1,
                                 **TINY), verbose=0)
+
+
+def _old_layout(folder):
+    """Rewrites a run folder's checkpoint in the layout of the trunk's runs
+    before :class:`soundnet_keras.runs.RunFolder` (weights and optimizer
+    variables by position, lr and plateau state in ``state.json``)."""
+    from soundnet_keras.runs import RunFolder
+    from soundnet_keras.trunk import HISTORY_FIELDS, run_variables
+    config = TrunkConfig(**json.loads((folder / "config.json").read_text()))
+    history = json.loads((folder / "history.json").read_text())
+    model = distillation_model(config, [0, 1])
+    optimizer = keras.optimizers.Adam()
+    optimizer.build(model.trainable_variables)
+    run = RunFolder(folder, HISTORY_FIELDS)
+    state = run.restore(run_variables(model, optimizer))
+    assert history["epochs"] == state["rows"]
+    model.save_weights(folder / "checkpoint" / "model.weights.h5")
+    np.savez(folder / "checkpoint" / "optimizer.npz",
+             *[np.asarray(v) for v in optimizer.variables])
+    plateau = state["schedule"]
+    (folder / "checkpoint" / "state.json").write_text(json.dumps(dict(
+        epoch=state["epoch"], lr=float(np.asarray(optimizer.learning_rate)),
+        best=plateau["best"], wait=int(plateau["wait"]),
+        cooldown=int(plateau["cooldown_counter"]))))
+    for path in (folder / "checkpoint").glob("*"):
+        if path.name.startswith("ckpt-") or path.name == "latest.json":
+            path.unlink()
+
+
+def test_run_of_the_old_layout_is_moved_and_resumes_exactly(features,
+                                                            tmp_path):
+    config = TrunkConfig(model="snf", epochs=3, lr_patience=1, **TINY)
+    straight = train_trunk(features, tmp_path / "a", config, verbose=0)
+    train_trunk(features, tmp_path / "b", TrunkConfig(
+        model="snf", epochs=2, lr_patience=1, **TINY), verbose=0)
+    _old_layout(tmp_path / "b")
+    resumed = train_trunk(features, tmp_path / "b", config, verbose=0,
+                          log=None)
+    names = sorted(p.name for p in (tmp_path / "b" / "checkpoint").iterdir())
+    assert names == ["best.weights.h5", "ckpt-2.data-00000-of-00001",
+                     "ckpt-2.index", "ckpt-3.data-00000-of-00001",
+                     "ckpt-3.index", "latest.json"]
+    for a, b in zip(straight, resumed):
+        for key in ("train_kl", "val_kl", "val_objects_kl", "lr"):
+            assert a[key] == pytest.approx(b[key], rel=1e-5), key
+
+
+TRUNK_SCRIPT = """
+import sys
+from soundnet_keras.trunk import TrunkConfig, train_trunk
+train_trunk(sys.argv[1], sys.argv[2], TrunkConfig(
+    model="snf", epochs=2, steps_per_epoch=2, batch_size=4, lr_patience=1),
+    verbose=0, log=None)
+"""
+
+
+@pytest.fixture(scope="module")
+def trunk_reference(features, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("trunk") / "straight"
+    done = run_script(TRUNK_SCRIPT, [features, folder])
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = json.loads((folder / "history.json").read_text())["epochs"]
+    # epoch 2 is the best: a kill after its best weights are written and
+    # before its checkpoint retrains it
+    assert rows[1]["val_kl"] <= rows[0]["val_kl"]
+    return folder
+
+
+@pytest.mark.parametrize("point", SLOW_POINTS)
+def test_killed_at_any_point_resumes_exactly(features, trunk_reference,
+                                             tmp_path, point):
+    """Also between writing the best weights and the checkpoint
+    (``checkpoint_written`` of epoch 2): the same files in the end."""
+    folder = tmp_path / "run"
+    killed_then_resumed(TRUNK_SCRIPT, [features, folder], folder, point)
+    for name in ("snf_trunk.weights.h5", "snf_trunk_last.weights.h5",
+                 "checkpoint/best.weights.h5"):
+        assert_same_run(trunk_reference, folder, name)
 
 
 def test_assembled_student_is_trunk_plus_trained_layers(features, tmp_path):
