@@ -43,6 +43,34 @@ def table4_histories(histories=COMMITTED_HISTORIES, rows=None):
     return found
 
 
+#: Figure 2's panels: history field and title.
+FIGURE2_PANELS = (("train_loss", "training loss (nats per frame)"),
+                  ("train_ter", "training TER"),
+                  ("val_ter", "validation TER"), ("test_ter", "test TER"))
+
+
+def _draw_panels(histories, axes, figsize, line):
+    """Draws :data:`FIGURE2_PANELS`, one line per history; ``line(name)``
+    gives the ``plot`` arguments of each (a label only on its first line).
+    Returns the axes."""
+    import matplotlib.pyplot as plt
+    if axes is None:
+        _, axes = plt.subplots(1, 4, figsize=figsize)
+    labelled = set()
+    for ax, (field, title) in zip(axes, FIGURE2_PANELS):
+        for name, frame in histories.items():
+            kwargs = line(name)
+            if kwargs.get("label") in labelled:
+                kwargs["label"] = None
+            labelled.add(kwargs.get("label"))
+            ax.plot(frame["epoch"], frame[field], **kwargs)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("epoch")
+        if field != "train_loss":
+            ax.set_ylim(bottom=0)
+    return axes
+
+
 def plot_convergence(histories, axes=None):
     """Figure 2: training loss and train / validation / test TER per epoch.
 
@@ -54,19 +82,8 @@ def plot_convergence(histories, axes=None):
     Returns:
         The matplotlib figure.
     """
-    import matplotlib.pyplot as plt
-    if axes is None:
-        fig, axes = plt.subplots(1, 4, figsize=(14, 3.4))
-    panels = (("train_loss", "training loss (nats per frame)"),
-              ("train_ter", "training TER"), ("val_ter", "validation TER"),
-              ("test_ter", "test TER"))
-    for ax, (field, title) in zip(axes, panels):
-        for label, frame in histories.items():
-            ax.plot(frame["epoch"], frame[field], marker=".", label=label)
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("epoch")
-        if field != "train_loss":
-            ax.set_ylim(bottom=0)
+    axes = _draw_panels(histories, axes, (14, 3.4),
+                        lambda label: dict(marker=".", label=label))
     axes[0].legend(fontsize=8)
     fig = axes[0].figure
     fig.tight_layout()
@@ -107,24 +124,11 @@ def plot_warmup(histories, axes=None):
     Returns:
         The matplotlib figure.
     """
-    import matplotlib.pyplot as plt
-    if axes is None:
-        fig, axes = plt.subplots(1, 4, figsize=(15, 3.8))
-    panels = (("train_loss", "training loss (nats per frame)"),
-              ("train_ter", "training TER"), ("val_ter", "validation TER"),
-              ("test_ter", "test TER"))
-    labelled = set()
-    for ax, (field, title) in zip(axes, panels):
-        for name, frame in histories.items():
-            colour, style, label = _run_style(name)
-            ax.plot(frame["epoch"], frame[field], style, color=colour,
-                    linewidth=1.2, alpha=0.85,
-                    label=None if label in labelled else label)
-            labelled.add(label)
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("epoch")
-        if field != "train_loss":
-            ax.set_ylim(0, 1.05)
+    def line(name):
+        colour, style, label = _run_style(name)
+        return dict(linestyle=style, color=colour, linewidth=1.2, alpha=0.85,
+                    label=label)
+    axes = _draw_panels(histories, axes, (15, 3.8), line)
     fig = axes[0].figure
     fig.legend(loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
