@@ -355,10 +355,9 @@ def warmup_marks(rows):
             elif blank:
                 marks["first_nonblank_step"] = steps + i
         steps += int(row.get("steps") or len(shares))
-        if marks["first_nonblank_epoch"] is None and \
-                row.get("train_decoded_tokens"):
-            marks["first_nonblank_epoch"] = row["epoch"]
         decoded = row.get("train_decoded_tokens") or 0
+        if marks["first_nonblank_epoch"] is None and decoded:
+            marks["first_nonblank_epoch"] = row["epoch"]
         if marks["output10_epoch"] is None and \
                 decoded >= 0.1 * (row.get("train_reference_tokens") or 0) > 0:
             marks["output10_epoch"] = row["epoch"]
@@ -434,18 +433,19 @@ def run_sweep(corpus, epochs, rows, seeds=(0,), variants=("paper",),
     from .dataset import fill_features
     say = log or (lambda *_: None)
     configs = sweep_runs(rows, seeds, variants, corpus, epochs, runs, base)
-    # Fill the feature cache: the layers of one network in one pass.
-    fill_features(configs.values(), progress=False, workers=jobs, log=say)
-    todo = {name: config for name, config in configs.items()
-            if _history_state(Path(config["training"]["out"]) /
-                              "history.json")[0] < epochs
-            and not _history_state(Path(config["training"]["out"]) /
-                                   "history.json")[1]}
     if histories is None:
         histories = COMMITTED_SWEEPS if publish else Path(runs) / "histories"
     histories = Path(histories)
-    for name, config in configs.items():      # refuse before any training
+    for name, config in configs.items():      # refuse before any work
         check_publishable(config, histories / name)
+    todo = {}
+    for name, config in configs.items():
+        done, stopped = _history_state(Path(config["training"]["out"]) /
+                                       "history.json")
+        if done < epochs and not stopped:
+            todo[name] = config
+    # Fill the feature cache: the layers of one network in one pass.
+    fill_features(todo.values(), progress=False, workers=jobs, log=say)
     say(f"{len(configs)} runs, {len(todo)} to train, {jobs} at once x "
         f"{threads} thread(s); histories in {histories}.")
     context = multiprocessing.get_context("spawn")
@@ -461,7 +461,7 @@ def run_sweep(corpus, epochs, rows, seeds=(0,), variants=("paper",),
     for folder in (Path(runs), histories):
         table = sweep_table(folder)
         table.to_csv(folder / "sweep.csv", index=False, float_format="%.4f")
-    return sweep_table(histories)
+    return table
 
 
 def sweep_table(runs):
