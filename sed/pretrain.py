@@ -11,7 +11,9 @@ is the closest reading:
   (the corpus is polyphonic: several events may be active in a frame);
 * the target of each frame: which events are active there, from the
   recording's boundary tokens (an event is active from its onset's frame up
-  to, not including, its offset's frame; at least its onset's frame);
+  to, not including, its offset's frame; :func:`sed.tokens.events_to_tokens`
+  puts an offset at least one frame after its onset, so even an event
+  shorter than a frame marks one);
 * the loss: binary cross-entropy averaged over the valid frames and the
   types; the optimiser: the recipe's (SGD with Nesterov momentum at the
   recipe's learning rate and clipping), over the same 500-frame chunks and
@@ -39,10 +41,12 @@ import tensorflow as tf
 
 from soundnet_keras.runs import RunFolder, named_variables
 
-from .dataset import SPLITS, Recording, batch_order, chunk_recordings
+from .dataset import (SPLITS, Recording, batch_order, chunk_recordings,
+                      make_batch)
 from .decode import predict_probabilities
-from .lstm import BiLSTM
 from .loss import make_optimizer
+from .lstm import BiLSTM
+from .tokens import is_onset, token_class
 
 #: The columns of the pre-training's ``history.csv``.
 PRETRAIN_FIELDS = ("epoch", "loss", "lr", "grad_norm_mean", "grad_norm_max",
@@ -55,21 +59,12 @@ def frame_activity(recording, n_classes):
     from the recording's onset and offset tokens (see the module
     docstring)."""
     frames = len(recording.features)
+    tokens = np.asarray(recording.tokens, dtype=np.int64)
+    at = np.asarray(recording.frames, dtype=np.int64)
+    classes, onset = token_class(tokens), is_onset(tokens)
     delta = np.zeros((frames + 1, n_classes), np.int64)
-    for token, frame in zip(np.asarray(recording.tokens),
-                            np.asarray(recording.frames)):
-        k = (int(token) - 1) // 2
-        if int(token) % 2 == 1:
-            delta[frame, k] += 1
-        else:
-            delta[frame, k] -= 1
-    active = np.cumsum(delta[:frames], axis=0) > 0
-    onsets = [(f, (int(t) - 1) // 2) for t, f in zip(recording.tokens,
-                                                    recording.frames)
-              if int(t) % 2 == 1]
-    for frame, k in onsets:          # an event shorter than a frame
-        active[frame, k] = True
-    return active
+    np.add.at(delta, (at, classes), np.where(onset, 1, -1))
+    return np.cumsum(delta[:frames], axis=0) > 0
 
 
 class FrameClassifier(keras.Model):
@@ -179,19 +174,16 @@ def pretrain(data, folder, cfg, n_classes, input_dim, log=print):
             batches = batch_order(len(chunks), batch_size, tr["seed"],
                                   1_000_000 + epoch)
             for indices in batches:
-                x = np.zeros((batch_size, chunk_frames, input_dim),
-                             np.float32)
+                batch = make_batch(recs, [chunks[i] for i in indices],
+                                   chunk_frames, batch_size)
                 y = np.zeros((batch_size, chunk_frames, n_classes),
                              np.float32)
-                lengths = np.zeros(batch_size, np.int32)
                 for row, i in enumerate(indices):
                     c = chunks[i]
-                    x[row, :c.length] = recs[c.recording].features[
-                        c.start:c.start + c.length]
                     y[row, :c.length] = activity[c.recording][
                         c.start:c.start + c.length]
-                    lengths[row] = c.length
-                loss, norm = (float(v) for v in step(x, lengths, y))
+                loss, norm = (float(v) for v in step(
+                    batch["features"], batch["lengths"], y))
                 if not (math.isfinite(loss) and math.isfinite(norm)):
                     from .train import TrainingDiverged
                     raise TrainingDiverged(

@@ -16,7 +16,8 @@ from test_sed_train import CLASSES, TINY, tiny_data
 
 def test_frame_activity_follows_the_events():
     times = (np.arange(40) + 0.5) / 10          # frames of 0.1 s
-    events = [("a", 0.5, 1.5), ("b", 1.0, 3.0), ("a", 2.0, 2.05)]
+    # the last event lies within one frame (centre 2.05 s)
+    events = [("a", 0.5, 1.5), ("b", 1.0, 3.0), ("a", 2.06, 2.09)]
     rec = make_recording(np.zeros((40, 1)), times, events, CLASSES)
     active = frame_activity(rec, len(CLASSES))
     centres_a = (times >= 0.5) & (times < 1.5)
@@ -27,8 +28,9 @@ def test_frame_activity_follows_the_events():
     assert active[inside_a, 0].all() and active[inside_b, 1].all()
     assert not active[times > 3.2, 1].any()
     assert not active[times < 0.4, 0].any()
-    # an event shorter than a frame still marks its onset's frame
-    assert active[np.argmin(abs(times - 2.0)), 0]
+    # an event shorter than a frame still marks its onset's frame, and no more
+    assert active[np.argmin(abs(times - 2.05)), 0]
+    assert not active[np.argmin(abs(times - 2.15)), 0]
     assert active.sum(axis=0)[0] == pytest.approx(10 + 1, abs=2)
 
 
