@@ -7,7 +7,7 @@ which would shadow GNU sed in an activated environment).
     sed-ctc evaluate --model RUN_DIR --corpus DIR [--splits val test] [--json FILE]
     sed-ctc detect FILE... --model RUN_DIR [--tsv] [--plot OUT.png [--reference ANN.tsv]]
     sed-ctc features --corpus DIR --kinds KIND... [--weights W] [--cache-dir DIR]
-    sed-ctc experiments table4 --corpus DIR --epochs N [--rows ROW...] [--publish]
+    sed-ctc experiments table4 --corpus DIR --epochs N [--rows ROW...] [--jobs 2] [--publish]
     sed-ctc experiments sweep --corpus DIR --epochs N --rows ROW... --seeds 0 1 --variants paper tanh_clipped
     sed-ctc plot RUN_DIR... --out FILE.png
     sed-ctc corpus {standin,default,pool,summary} ...   (sed.corpora.cli)
@@ -162,7 +162,8 @@ def _experiments(args):
         table = run_sweep(args.corpus, args.epochs, args.rows or [
             "lowlevel", "soundnet8_conv5"], args.seeds, args.variants,
             runs=args.runs or "runs/sweep", base=args.config,
-            jobs=args.jobs, threads=args.threads, log=_log,
+            jobs=args.jobs if args.jobs is not None else 2,
+            threads=args.threads, log=_log,
             histories=args.histories, publish=args.publish)
         with pd.option_context("display.width", 160,
                                "display.max_columns", 20):
@@ -175,7 +176,9 @@ def _experiments(args):
     table = run_table4(args.corpus, args.epochs, runs=args.runs,
                        histories=histories, rows=args.rows,
                        base=args.config, log=_log,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress,
+                       jobs=args.jobs if args.jobs is not None else 1,
+                       threads=args.threads)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(table.drop(columns=["kind"]).to_string(
             index=False, float_format=lambda v: f"{v:.3f}"))
@@ -285,10 +288,11 @@ def parser():
                    help="sweep: seeds (default 0)")
     p.add_argument("--variants", nargs="+", default=["paper"],
                    help="sweep: recipe variants, paper and/or tanh_clipped")
-    p.add_argument("--jobs", type=int, default=2,
-                   help="sweep: runs at once (default 2)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="runs at once, each in a worker process (default: "
+                   "sweep 2, table4 1, in this process with progress bars)")
     p.add_argument("--threads", type=int, default=1,
-                   help="sweep: TensorFlow threads per run (default 1)")
+                   help="TensorFlow threads per worker process (default 1)")
     p.add_argument("--histories", help="histories, configs and table4.csv; "
                    "default RUNS/histories")
     p.add_argument("--publish", action="store_true",

@@ -101,7 +101,8 @@ HISTORY_FILES = ("history.json", "history.csv", "config.yaml")
 
 #: The columns of ``table4.csv``.
 TABLE4_COLUMNS = ("row", "label", "kind", "epochs", "train_ter", "val_ter",
-                  "test_ter", "best_val_ter", "best_epoch", "paper_train_ter",
+                  "test_ter", "best_val_ter", "best_epoch", "best_test_ter",
+                  "paper_train_ter",
                   "paper_val_ter", "paper_test_ter", "status")
 
 
@@ -193,7 +194,7 @@ def row_config(row, corpus, epochs, runs, base=None, progress=True):
 
 def run_table4(corpus, epochs, runs="runs/table4", histories=None,
                rows=None, base=None, log=print, progress=True,
-               publish=False):
+               publish=False, jobs=1, threads=1):
     """Trains the CTC-RNN on every row of Table 4 (or ``rows``); resumable.
 
     Args:
@@ -212,6 +213,10 @@ def run_table4(corpus, epochs, runs="runs/table4", histories=None,
         progress: show progress bars.
         publish: write to the committed histories (when ``histories`` is
             not given).
+        jobs: rows trained at once; above 1, each in a worker process of
+            ``threads`` TensorFlow threads, in the order of ``rows`` (as
+            :func:`run_sweep`; no progress bars).
+        threads: TensorFlow threads per worker process (with ``jobs`` > 1).
 
     Returns:
         The table (:func:`table4`) over all rows found in ``histories``.
@@ -233,7 +238,8 @@ def run_table4(corpus, epochs, runs="runs/table4", histories=None,
     fill_features([row_config(row, corpus, epochs, runs, base)  # one pass
                    for row in selected if _will_train(Path(runs) / row.name,
                                                       epochs)],  # per net
-                  progress=progress, log=log)
+                  progress=progress, workers=jobs, log=log)
+    todo = {}
     for number, row in enumerate(selected, 1):
         run_dir = Path(runs) / row.name
         done, stopped = _history_state(run_dir / "history.json")
@@ -243,6 +249,11 @@ def run_table4(corpus, epochs, runs="runs/table4", histories=None,
         elif stopped:
             say(f"{header}: skipped, it diverged before ({stopped}); "
                 f"delete {run_dir} to train it again.")
+        elif jobs > 1:
+            say(f"{header}: queued, to epoch {epochs}"
+                + (f" (resuming after epoch {done})" if done else "") + ".")
+            todo[row.name] = row_config(row, corpus, epochs, runs, base,
+                                        progress=False)
         else:
             say(f"{header}: training to epoch {epochs}"
                 + (f" (resuming after epoch {done})" if done else "") + ".")
@@ -258,13 +269,20 @@ def run_table4(corpus, epochs, runs="runs/table4", histories=None,
         if (run_dir / "history.json").is_file():
             _copy_history(run_dir, histories / row.name, say)
         write_table4(histories)
+    if todo:
+        say(f"{len(todo)} rows to train, {jobs} at once x {threads} "
+            f"thread(s); histories in {histories}.")
+        _train_in_workers(todo, histories, jobs, threads, say, table=True)
+        write_table4(histories)
     return table4(histories)
 
 
 def table4(histories=COMMITTED_HISTORIES):
     """Table 4 from the histories folder: one line per row that has a
     history, in the paper's order (columns :data:`TABLE4_COLUMNS`; TERs as
-    fractions, the paper's converted from percent)."""
+    fractions, the paper's converted from percent): the last epoch's TERs,
+    and the epoch of the lowest validation TER with its validation and test
+    TER (``best_*``: the model a user would keep)."""
     lines = []
     for row in TABLE4:
         path = Path(histories) / row.name / "history.json"
@@ -283,6 +301,7 @@ def table4(histories=COMMITTED_HISTORIES):
             train_ter=last.get("train_ter"), val_ter=last.get("val_ter"),
             test_ter=last.get("test_ter"),
             best_val_ter=best.get("val_ter"), best_epoch=best.get("epoch"),
+            best_test_ter=best.get("test_ter"),
             paper_train_ter=row.paper[0] / 100,
             paper_val_ter=row.paper[1] / 100,
             paper_test_ter=row.paper[2] / 100, status=status))
@@ -391,22 +410,43 @@ def sweep_runs(rows, seeds, variants, corpus, epochs, runs, base=None,
     return out
 
 
-def _sweep_worker(config, threads, dest):
+def _worker(config, threads, dest, table=False):
     """Trains one run in a worker process, copying its history to ``dest``
-    after every epoch; returns None, or the divergence message."""
+    after every epoch (and rewriting ``table4.csv`` beside it when
+    ``table``); returns None, or the divergence message."""
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"
     from .train import TrainingDiverged, train
     run_dir = Path(config["training"]["out"])
+
+    def publish(_=None):
+        if _copy_history(run_dir, dest) and table:
+            write_table4(dest.parent)
     try:
-        train(config, log=None,
-              on_epoch=lambda _: _copy_history(run_dir, dest))
+        train(config, log=None, on_epoch=publish)
         return None
     except TrainingDiverged as err:
         return str(err)
     finally:
         if (run_dir / "history.json").is_file():
-            _copy_history(run_dir, dest)
+            publish()
+
+
+def _train_in_workers(configs, histories, jobs, threads, say, table=False):
+    """Trains ``{name: config}``, ``jobs`` runs at once in spawned worker
+    processes (:func:`_worker`), publishing to ``histories/<name>``."""
+    import concurrent.futures
+    import multiprocessing
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) \
+            as pool:
+        futures = {pool.submit(_worker, config, threads, histories / name,
+                               table): name
+                   for name, config in configs.items()}
+        for future in concurrent.futures.as_completed(futures):
+            stopped = future.result()
+            say(f"{futures[future]}: "
+                + (f"diverged: {stopped}" if stopped else "done"))
 
 
 def run_sweep(corpus, epochs, rows, seeds=(0,), variants=("paper",),
@@ -428,8 +468,6 @@ def run_sweep(corpus, epochs, rows, seeds=(0,), variants=("paper",),
     Returns:
         The sweep table (:func:`sweep_table`).
     """
-    import concurrent.futures
-    import multiprocessing
     from .dataset import fill_features
     say = log or (lambda *_: None)
     configs = sweep_runs(rows, seeds, variants, corpus, epochs, runs, base)
@@ -448,16 +486,7 @@ def run_sweep(corpus, epochs, rows, seeds=(0,), variants=("paper",),
     fill_features(todo.values(), progress=False, workers=jobs, log=say)
     say(f"{len(configs)} runs, {len(todo)} to train, {jobs} at once x "
         f"{threads} thread(s); histories in {histories}.")
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) \
-            as pool:
-        futures = {pool.submit(_sweep_worker, config, threads,
-                               histories / name): name
-                   for name, config in todo.items()}
-        for future in concurrent.futures.as_completed(futures):
-            stopped = future.result()
-            say(f"{futures[future]}: "
-                + (f"diverged: {stopped}" if stopped else "done"))
+    _train_in_workers(todo, histories, jobs, threads, say)
     for folder in (Path(runs), histories):
         table = sweep_table(folder)
         table.to_csv(folder / "sweep.csv", index=False, float_format="%.4f")

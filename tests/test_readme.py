@@ -150,23 +150,29 @@ def test_prediction_table_matches_the_benchmark():
     assert f"`railroad_track` {five['new_p']:.3f}" in README
 
 
-def test_table4_matches_table4_csv():
-    with open(ROOT / "notebooks" / "histories" / "table4" / "table4.csv") as f:
-        rows = list(csv.DictReader(f))
-    for row in rows:
-        cells = _row(f"{row['label']} | {row['epochs']}")
-        ours = [float(v) for v in cells[2].split(" / ")]
-        assert ours == [round(100 * float(row[k]), 1) for k in
-                        ("train_ter", "val_ter", "test_ter")], row["label"]
-
-
-def test_warmup_table_matches_the_histories():
+def _readme_tables():
     import importlib.util
     spec = importlib.util.spec_from_file_location(
-        "warmup_table", ROOT / "scripts" / "warmup_table.py")
+        "readme_tables", ROOT / "scripts" / "readme_tables.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    lines = module.warmup_lines()
-    assert len(lines) > 2, "no warm-up history committed"
+    return module
+
+
+@pytest.mark.parametrize("table", ["warmup_lines", "table4_lines"])
+def test_result_tables_match_the_histories(table):
+    """The README's warm-up table and Table 4 are the lines that
+    ``scripts/readme_tables.py`` makes from the committed histories."""
+    lines = getattr(_readme_tables(), table)()
+    assert len(lines) > 2, "no history committed"
     for line in lines:
-        assert line in README, line
+        assert line + "\n" in README, line
+
+
+def test_readme_tables_replaces_a_table():
+    module = _readme_tables()
+    text = "intro\n\n| a |\n|---|\n| 1 |\n| 2 |\n\nafter\n"
+    out = module.replace_table(text, ["| a |", "|---|", "| 3 |"])
+    assert out == "intro\n\n| a |\n|---|\n| 3 |\n\nafter\n"
+    with pytest.raises(ValueError):
+        module.replace_table(text, ["| b |"])
