@@ -26,6 +26,13 @@ all 345,600 frames (train, validation and test TER). Besides wall time, the
 process CPU time of each step is reported: on a shared machine it measures
 the work done, less disturbed by other processes than the wall time.
 
+The limit: the step's matrix products (:func:`step_gflop`: input
+projections, recurrences and the output layer, forward and the two products
+of the backward pass) against TensorFlow's float32 matmul speed on large
+square matrices, measured in the same run before and after the cases; no
+implementation of the same math can beat that rate, and the recurrence's
+small products (5 x 400 by 400 x 1,600 a frame) run well below it.
+
 Writes ``benchmarks/results/ctc_training.json`` with provenance and prints a
 Markdown table. Run: ``python benchmarks/ctc_training.py [--rounds 7]``.
 """
@@ -47,7 +54,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from ctc_speed import minibatch  # noqa: E402
-from provenance import provenance  # noqa: E402
+from provenance import matmul_gflops, provenance  # noqa: E402
 from sed.model import CTCRNN  # noqa: E402
 from sed.train import make_optimizer, make_train_step  # noqa: E402
 
@@ -58,6 +65,22 @@ ALL_FRAMES = int(9.6 * 3600 * 10)
 EVAL_BATCH = 16
 OPT = {"learning_rate": 3.0, "momentum": 0.9, "nesterov": True,
        "clipnorm": None}
+
+
+def step_gflop(dim, units=UNITS, tokens=2 * CLASSES + 1,
+               frames=BATCH * FRAMES):
+    """GFLOP of the matrix products of one training step: per frame and
+    direction the four gates' products with the input and the previous
+    output (``2 (dim + units) 4 units``), the output layer over both
+    directions (``2 (2 units) tokens``); the backward pass twice the
+    forward (the products for the inputs' and the weights' gradients).
+
+    Example:
+        >>> round(step_gflop(256), 1)
+        31.9
+    """
+    forward = 2 * 2 * (dim + units) * 4 * units + 2 * 2 * units * tokens
+    return 3 * forward * frames / 1e9
 
 
 class KerasCTCRNN(keras.Model):
@@ -175,6 +198,7 @@ def measure(dim, cells, xla, rounds):
         row = dict(input_dim=dim, cell=cell, case=name, first_step_s=first[
             (cell, name)], step_s=step_s, step_s_all=values,
             step_cpu_s=statistics.median(cpu[(cell, name)]),
+            step_gflop=step_gflop(dim), gflop_per_s=step_gflop(dim) / step_s,
             train_frames_per_s=BATCH * FRAMES / step_s,
             epoch_train_s=n_steps * step_s)
         decode_key = (cell, name.replace(", XLA", ""))
@@ -197,15 +221,22 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     rows = []
+    limit = dict(matmul_gflops=matmul_gflops())
     for dim in args.dims:
         rows += measure(dim, args.cells, not args.no_xla, args.rounds)
+    limit["matmul_gflops_after"] = matmul_gflops()
+    peak = max(limit["matmul_gflops"]["tensorflow"],
+               limit["matmul_gflops_after"]["tensorflow"])
+    for r in rows:
+        r["share_of_matmul_peak"] = r["gflop_per_s"] / peak
+        r["limit_step_s"] = r["step_gflop"] / peak
     print(f"\nCTC-RNN training step, minibatch {BATCH} x {FRAMES} frames, "
           f"{UNITS} units per direction, median of {args.rounds} "
           "interleaved rounds\n")
     print("| input | cell | case | step (s) | speed-up | CPU s | speed-up "
-          "(CPU) | train frames/s | decode frames/s | decode CPU s | epoch, "
-          "9.6 h corpus (s) |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "(CPU) | GFLOP/s (of matmul peak) | train frames/s | decode "
+          "frames/s | decode CPU s | epoch, 9.6 h corpus (s) |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     before = {(r["input_dim"], r["cell"]): r for r in rows
               if r["case"] == "keras (before)"}
     for r in rows:
@@ -219,19 +250,26 @@ def main(argv=None):
         epoch = f"{r['epoch_s']:.0f}" if "epoch_s" in r else "-"
         print(f"| {r['input_dim']}-d | {r['cell']} | {r['case']} | "
               f"{r['step_s']:.3f} | {ratio} | {r['step_cpu_s']:.3f} | "
-              f"{cpu_ratio} | "
+              f"{cpu_ratio} | {r['gflop_per_s']:.0f} "
+              f"({100 * r['share_of_matmul_peak']:.0f}%) | "
               f"{r['train_frames_per_s']:,.0f} | {decode} | {epoch} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(dict(
         batch=BATCH, frames=FRAMES, units=UNITS, train_frames=TRAIN_FRAMES,
         all_frames=ALL_FRAMES, eval_batch=EVAL_BATCH, rounds=args.rounds,
         intra_op_threads=tf.config.threading
-        .get_intra_op_parallelism_threads(), rows=rows,
+        .get_intra_op_parallelism_threads(), rows=rows, **limit,
         provenance=provenance()), indent=2) + "\n")
     print("\nspeed-up: against the same step with Keras' Bidirectional(LSTM)"
           " (the detector before the engine), wall time and process CPU "
           f"time; {tf.config.threading.get_intra_op_parallelism_threads()}"
           " intra-op threads (0: all cores)")
+    print(f"matmul peak (TensorFlow float32, {peak:.0f} GFLOP/s, before / "
+          "after: " + " / ".join(f"{limit[k]['tensorflow']:.0f}" for k in (
+              "matmul_gflops", "matmul_gflops_after"))
+          + f"): a step of {step_gflop(args.dims[0]):.1f} GFLOP "
+          f"({args.dims[0]}-d input) cannot take less than "
+          f"{step_gflop(args.dims[0]) / peak:.3f} s")
     print(f"\nwritten to {args.out}")
 
 

@@ -39,7 +39,7 @@ import soundfile  # noqa: E402
 
 import soundnet_keras as sk  # noqa: E402
 from soundnet_keras.specs import SOUNDNET8, geometry  # noqa: E402
-from provenance import provenance  # noqa: E402
+from provenance import matmul_gflops, provenance  # noqa: E402
 
 RATE = 22050
 OUT = Path(__file__).parent / "results" / "extraction_speed.json"
@@ -72,24 +72,6 @@ def conv_flops_per_second(layer="conv5"):
         if row["name"] == layer:
             return flops
     raise ValueError(layer)
-
-
-def matmul_gflops(repeats=5, n=2048):
-    """Median float32 matmul speed of TensorFlow and NumPy, GFLOP/s."""
-    import tensorflow as tf
-    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
-    ta = tf.constant(a)
-    out = {}
-    for name, fn in (("tensorflow", lambda: tf.linalg.matmul(ta, ta)
-                      .numpy()), ("numpy", lambda: a @ a)):
-        fn()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        out[name] = 2 * n ** 3 / statistics.median(times) / 1e9
-    return out
 
 
 def side_by_side(runs, audio_s, repeats):

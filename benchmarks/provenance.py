@@ -1,9 +1,15 @@
 """Provenance of a measurement: command, commit, date, machine (the same
 record as the training runs': :func:`soundnet_keras.provenance.provenance`),
-and the writing of a benchmark's result."""
+the machine's float32 matmul speed measured in the same run (the limit a
+benchmark's figures are read against), and the writing of a benchmark's
+result."""
 
 import json
 import os
+import statistics
+import time
+
+import numpy as np
 
 from soundnet_keras.provenance import provenance
 
@@ -20,4 +26,22 @@ def write_result(path, result, table):
     print(f"\nwritten {path}")
 
 
-__all__ = ["provenance", "write_result"]
+def matmul_gflops(repeats=5, n=2048):
+    """Median float32 matmul speed of TensorFlow and NumPy, GFLOP/s."""
+    import tensorflow as tf
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    ta = tf.constant(a)
+    out = {}
+    for name, fn in (("tensorflow", lambda: tf.linalg.matmul(ta, ta)
+                      .numpy()), ("numpy", lambda: a @ a)):
+        fn()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        out[name] = 2 * n ** 3 / statistics.median(times) / 1e9
+    return out
+
+
+__all__ = ["matmul_gflops", "provenance", "write_result"]
