@@ -134,11 +134,11 @@ validation and test.
     code(SETUP),
     code("""
 from sed import plots as sp
-from sed.experiments import sweep_table
+from sed.experiments import sweep_table, warmup_marks
 from soundnet_keras.plots import describe_run
 
 HISTORIES = "histories/warmup"
-histories = sp.sweep_histories(HISTORIES)
+histories = sp.figure2_histories(HISTORIES, "histories/table4")
 for name, history in histories.items():
     cfg = history.attrs["config"]
     print(f"{name}: {len(history)} of {cfg['training']['epochs']} epochs, "
@@ -151,9 +151,12 @@ of mixtures of real recordings, 17 event types, split 3:1:1; README, "Corpora"):
 three features (the openSMILE low-level feature of [6]'s kind, this project's own
 low-level feature, SoundNet-8 conv5) x two recipes (the paper's: ReLU on the LSTM's
 cell input, lr 3.0, no clipping; and tanh with the gradient norm clipped at 1) x two
-seeds. The printout above says how many epochs each run has reached (the paper: 200;
-runs continue where they stopped). Every seed is a line of its own: colour = feature,
-solid = the paper's recipe, dashed = tanh + clipping.
+seeds. The paper's two student rows, SN-F fc1 and SN-R gru1-BN, come from Table 4's
+runs (`sed-ctc experiments table4`: the paper's recipe, one seed, the
+pretrained-trunk students `snf_trunk_pool` and `snr_trunk_pool`), where those have
+a history. The printout above says how many epochs each run has reached (the paper:
+200; runs continue where they stopped). Every seed is a line of its own: colour =
+feature, solid = the paper's recipe, dashed = tanh + clipping.
 """),
     code("""
 fig = sp.plot_warmup(histories)
@@ -179,6 +182,13 @@ below 50%; then the final and best TERs.
     code("""
 table = sweep_table(HISTORIES)
 table.drop(columns=["status"]).set_index("run")
+"""),
+    code("""
+# the same marks for the runs taken from Table 4
+import pandas as pd
+pd.DataFrame({name: warmup_marks(history.to_dict("records"))
+              for name, history in histories.items()
+              if name not in set(table["run"])}).T
 """),
 ]
 

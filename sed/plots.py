@@ -98,6 +98,32 @@ def sweep_histories(histories=COMMITTED_SWEEPS):
             sorted(Path(histories).glob("*-*-seed*/history.json"))}
 
 
+def figure2_histories(sweeps=COMMITTED_SWEEPS, table4s=COMMITTED_HISTORIES):
+    """Figure 2's runs: every run of the warm-up sweep
+    (:func:`sweep_histories`), and the rows of :data:`FIGURE2_ROWS` that
+    the sweep lacks (SN-F fc1, SN-R gru1-BN) from Table 4's histories,
+    named as sweep runs (``<row>-paper-seed<seed>``: Table 4 trains with
+    the paper's recipe). Rows without a history, or whose history was
+    trained with another recipe than the paper's, are left out."""
+    from .config import DEFAULTS
+    found = sweep_histories(sweeps)
+    swept = {name.rsplit("-", 2)[0] for name in found}
+    for row in FIGURE2_ROWS:
+        path = Path(table4s) / row / "history.json"
+        if row in swept or not path.is_file():
+            continue
+        frame = read_history(path)
+        config = frame.attrs["config"]
+        if any(config.get(section, {}).get(key, DEFAULTS[section][key])
+               != DEFAULTS[section][key]
+               for section, key in (("net", "activation"),
+                                    ("opt", "clipnorm"))):
+            continue
+        seed = config["training"]["seed"]
+        found[f"{row}-paper-seed{seed}"] = frame
+    return found
+
+
 def _run_style(name):
     """Colour, line style and legend label of a sweep run: one colour per
     feature row, solid for the paper's recipe, dashed for the others."""
@@ -462,6 +488,7 @@ def plot_posterior_epochs(snapshots, times, classes, reference=None):
 
 
 __all__ = ["DETECTION_PANELS", "FIGURE2_FIELDS", "FIGURE2_ROWS",
+           "figure2_histories",
            "detection_figure", "draw_event_roll", "draw_posteriors",
            "log_mel_spectrogram",
            "plot_convergence", "plot_detection", "plot_posterior_epochs",

@@ -176,3 +176,32 @@ def test_committed_notebooks_print_no_tensorflow_warnings():
         printed = "".join(out.get("text", "") for cell in book.cells
                           for out in cell.get("outputs", []))
         assert "WARNING:tensorflow" not in printed, path.name
+
+
+def test_figure2_histories_add_the_table4_rows_the_sweep_lacks(tmp_path):
+    from sed.plots import figure2_histories, plot_warmup, plot_warmup_steps
+    rows = [{"epoch": e, "train_loss": 1 / e, "train_ter": 0.5 / e,
+             "val_ter": 0.9, "test_ter": 0.9, "steps": 2,
+             "step_nonblank": [0.0, 0.1 * e]} for e in (1, 2)]
+    sweeps, table4s = tmp_path / "warmup", tmp_path / "table4"
+    for run in ("lowlevel-paper-seed0", "lowlevel-tanh_clipped-seed1"):
+        write_history(sweeps / run / "history.json", rows)
+    for row in ("lowlevel", "snf_fc1", "snf_fc2"):   # lowlevel: swept
+        write_history(table4s / row / "history.json", rows[:1],
+                      config={"training": {"seed": 3}})
+    write_history(table4s / "snr_gru1_bn" / "history.json", rows,  # tanh
+                  config={"training": {"seed": 0},
+                          "net": {"activation": "tanh"}})
+    found = figure2_histories(sweeps, table4s)
+    assert sorted(found) == ["lowlevel-paper-seed0",
+                             "lowlevel-tanh_clipped-seed1",
+                             "snf_fc1-paper-seed3"]
+    assert len(found["snf_fc1-paper-seed3"]) == 1
+    fig = plot_warmup(found)
+    assert len(fig.axes[1].get_lines()) == 3
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["Low-level, paper", "Low-level, tanh_clipped",
+                      "SN-F fc1, paper"]
+    fig = plot_warmup_steps(found, window=1)
+    assert fig.axes[0].get_lines()[0].get_ydata().tolist() == \
+        [0.0, 0.1, 0.0, 0.2]
