@@ -8,7 +8,10 @@ rules, the same for :func:`soundnet_keras.training.train` and
   (``run.lock``, ``fcntl.flock``; the kernel drops it when the process
   dies); a second process is refused with the first one's pid.
 * **Atomic checkpoints**: ``tf.train.Checkpoint.write`` of the variables by
-  name (model and optimizer, :func:`named_variables`) and of the run's state
+  name (model and optimizer: by Keras path, :func:`named_variables`, for
+  the detector; by position, :func:`positional_variables`, for the
+  students, whose auto-named inner layers change name between processes)
+  and of the run's state
   (epoch, schedule, the history rows) to ``checkpoint/ckpt-<epoch>``; then
   ``checkpoint/latest.json`` names it (written to a temporary file and
   renamed). A checkpoint exists once ``latest.json`` names it; a process
@@ -241,6 +244,27 @@ def named_variables(**objects):
     return out
 
 
+def positional_variables(model, optimizer=None):
+    """``{model/NNN: variable}`` of a Keras model's weights (and
+    ``optimizer/NNN`` of its optimizer's variables), named by position, the
+    order of Keras' own weight files: the checkpoint names of models whose
+    layers hold auto-named inner layers (SN-R's ``Bidirectional`` GRUs:
+    ``backward_gru_<n>``), whose paths depend on what else the process
+    built before (:func:`named_variables` would not find them again).
+
+    Example:
+        >>> import keras
+        >>> model = keras.Sequential([keras.layers.Dense(2)])
+        >>> model.build((None, 3))
+        >>> sorted(positional_variables(model))
+        ['model/000', 'model/001']
+    """
+    objects = dict(model=model.weights, optimizer=optimizer.variables
+                   if optimizer is not None else [])
+    return {f"{label}/{i:03d}": v for label, variables in objects.items()
+            for i, v in enumerate(variables)}
+
+
 # --------------------------------------------------------------------------
 # The run folder.
 
@@ -364,4 +388,5 @@ class RunFolder:
 
 __all__ = ["ConfigError", "EXIT_AT", "EXIT_POINTS", "EXIT_STATUS", "Field",
            "RunError", "RunFolder", "check_config", "exit_point",
-           "named_variables", "read_yaml", "write_atomic", "write_history"]
+           "named_variables", "positional_variables", "read_yaml",
+           "write_atomic", "write_history"]

@@ -25,7 +25,7 @@ from keras import ops
 
 from .provenance import provenance
 from .runs import (Field, RunError, RunFolder, check_config, exit_point,
-                   named_variables, write_atomic)
+                   positional_variables, write_atomic)
 from .specs import frame_times, output_length
 from .targets import TargetStore, make_dataset
 from .weights import load_into, write_weights
@@ -371,7 +371,7 @@ def _train(run, store, config, strategy, verbose, log):
                 l.name for l in student.layers if l.name.startswith(
                     ("conv1", "conv2", "conv3", "conv4", "conv5"))])
         optimizer.build(model.trainable_variables)
-        variables = named_variables(model=student, optimizer=optimizer)
+        variables = positional_variables(student, optimizer)
         state = run.restore(variables)
     run_provenance = provenance()
 

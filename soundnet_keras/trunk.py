@@ -36,7 +36,7 @@ import tensorflow as tf
 from .builder import build
 from .specs import get_spec, output_length, snf_spec, snr_spec
 from .targets import TargetStore, constant_student
-from .runs import RunError, RunFolder
+from .runs import RunError, RunFolder, positional_variables
 from .training import (GatherFrames, StudentConfig, _Commit, _write_config,
                        agreement, build_student, fit_run, kl_divergence,
                        label_frames, provenance, save_model_weights)
@@ -260,7 +260,7 @@ def evaluate_run(features_dir, run_dir, weights="best", split="val"):
         model.load_weights(folder / OLD_LAYOUT[0])  # a run not yet migrated
     elif weights == "last":
         if RunFolder(run_dir, HISTORY_FIELDS).restore(
-                run_variables(model), partial=True) is None:
+                positional_variables(model), partial=True) is None:
             raise RunError(f"{run_dir} has no checkpoint")
     else:
         raise ValueError(f"weights must be 'best' or 'last'. Received: "
@@ -298,23 +298,6 @@ class _KeepBest(_Commit):
             part = path.with_name("best.part.weights.h5")
             self.model.save_weights(part)
             os.replace(part, path)
-
-
-def run_variables(model, optimizer=None):
-    """The variables a run's checkpoint holds, named by position (the order
-    of Keras' own weight files): SN-R's recurrent layers hold auto-named
-    inner layers (``backward_gru_<n>``) whose paths depend on what else the
-    process built before.
-
-    Example:
-        >>> model = distillation_model(TrunkConfig(), [1])
-        >>> sorted(run_variables(model))[:2]
-        ['model/000', 'model/001']
-    """
-    objects = dict(model=model.weights, optimizer=optimizer.variables
-                   if optimizer is not None else [])
-    return {f"{label}/{i:03d}": v for label, variables in objects.items()
-            for i, v in enumerate(variables)}
 
 
 #: The checkpoint files of runs written before the trunk used
@@ -398,7 +381,7 @@ def _train_trunk(run, features_dir, config, verbose, log):
                   metrics={"objects": [agreement], "places": [agreement]},
                   jit_compile=True)  # XLA: SN-R's step ~5x faster on CPU
     optimizer.build(model.trainable_variables)
-    variables = run_variables(model, optimizer)
+    variables = positional_variables(model, optimizer)
     run_provenance = provenance()
 
     def record(rows):

@@ -229,6 +229,19 @@ def test_snr_trains(targets, tmp_path):
     assert (tmp_path / "r" / "snr_lstm.weights.h5").exists()
 
 
+def test_snr_resumes_after_other_models_were_built(targets, tmp_path):
+    """SN-R's Bidirectional GRUs hold auto-named inner layers
+    (``backward_gru_<n>``) whose Keras paths change with every model a
+    process builds; its checkpoint names variables by position."""
+    import soundnet_keras as sk
+    _run(targets, tmp_path / "r", epochs=1, model="snr")
+    other = sk.SoundNetR()       # the next SN-R gets other inner names
+    assert other.weights
+    rows = _run(targets, tmp_path / "r", epochs=2, model="snr")
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert all(np.isfinite(r["train_kl"]) for r in rows)
+
+
 TWO_DEVICES = """
 import json, sys, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]

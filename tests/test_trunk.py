@@ -132,14 +132,15 @@ def _old_layout(folder):
     before :class:`soundnet_keras.runs.RunFolder` (weights and optimizer
     variables by position, lr and plateau state in ``state.json``)."""
     from soundnet_keras.runs import RunFolder
-    from soundnet_keras.trunk import HISTORY_FIELDS, run_variables
+    from soundnet_keras.runs import positional_variables
+    from soundnet_keras.trunk import HISTORY_FIELDS
     config = TrunkConfig(**json.loads((folder / "config.json").read_text()))
     history = json.loads((folder / "history.json").read_text())
     model = distillation_model(config, [0, 1])
     optimizer = keras.optimizers.Adam()
     optimizer.build(model.trainable_variables)
     run = RunFolder(folder, HISTORY_FIELDS)
-    state = run.restore(run_variables(model, optimizer))
+    state = run.restore(positional_variables(model, optimizer))
     assert history["epochs"] == state["rows"]
     model.save_weights(folder / "checkpoint" / "model.weights.h5")
     np.savez(folder / "checkpoint" / "optimizer.npz",
