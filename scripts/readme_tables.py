@@ -43,6 +43,7 @@ def warmup_lines(histories=COMMITTED_SWEEPS):
     lines = WARMUP_HEADER.splitlines()
     for run in sweep_table(histories).itertuples():
         recipe = {"paper": "paper (ReLU-g, lr 3, no clip)",
+                  "paper_pretrain": "paper + frame-wise pre-training",
                   "tanh_clipped": "tanh, clip 1"}.get(run.variant,
                                                       run.variant)
         lines.append(

@@ -287,7 +287,8 @@ def parser():
     p.add_argument("--seeds", type=int, nargs="+", default=[0],
                    help="sweep: seeds (default 0)")
     p.add_argument("--variants", nargs="+", default=["paper"],
-                   help="sweep: recipe variants, paper and/or tanh_clipped")
+                   help="sweep: recipe variants: paper, paper_pretrain "
+                   "(with frame-wise pre-training), tanh_clipped")
     p.add_argument("--jobs", type=int, default=None,
                    help="runs at once, each in a worker process (default: "
                    "sweep 2, table4 1, in this process with progress bars)")

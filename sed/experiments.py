@@ -99,6 +99,10 @@ COMMITTED_SWEEPS = COMMITTED_HISTORIES.parent / "warmup"
 #: The files of a run copied to the histories folder.
 HISTORY_FILES = ("history.json", "history.csv", "config.yaml")
 
+#: A run's frame-wise pre-training history (``training.pretrain_epochs``),
+#: copied beside its history where the run has one.
+PRETRAIN_FILES = ("pretrain/history.json", "pretrain/history.csv")
+
 #: The columns of ``table4.csv``.
 TABLE4_COLUMNS = ("row", "label", "kind", "epochs", "train_ter", "val_ter",
                   "test_ter", "best_val_ter", "best_epoch", "best_test_ter",
@@ -165,13 +169,13 @@ def _copy_history(run_dir, dest, log=None):
                 f"{len(source['epochs'])}; it is kept until the run catches "
                 "up.")
         return False
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in HISTORY_FILES:
-        source = run_dir / name
+    for name in HISTORY_FILES + PRETRAIN_FILES:
+        source, target = run_dir / name, dest / name
         if source.is_file():
-            tmp = dest / f".{name}.part"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.part")
             shutil.copyfile(source, tmp)
-            os.replace(tmp, dest / name)
+            os.replace(tmp, target)
     return True
 
 
@@ -322,9 +326,16 @@ def write_table4(histories=COMMITTED_HISTORIES):
 # --------------------------------------------------------------------------
 # Sweeps: rows x seeds x recipe variants, several runs at once.
 
+#: Epochs of frame-wise pre-training in the ``paper_pretrain`` variant (the
+#: paper gives none; an epoch is the CTC epoch's chunks, :mod:`sed.pretrain`).
+PRETRAIN_EPOCHS = 10
+
 #: The recipe variants of a sweep: name -> overrides of the base config.
-VARIANTS = {"paper": {}, "tanh_clipped": {"net": {"activation": "tanh"},
-                                          "opt": {"clipnorm": 1.0}}}
+VARIANTS = {"paper": {},
+            "paper_pretrain": {"training": {"pretrain_epochs":
+                                            PRETRAIN_EPOCHS}},
+            "tanh_clipped": {"net": {"activation": "tanh"},
+                             "opt": {"clipnorm": 1.0}}}
 
 #: The columns of ``sweep.csv``.
 SWEEP_COLUMNS = ("run", "row", "variant", "seed", "epochs", "train_ter",
@@ -516,7 +527,9 @@ def sweep_table(runs):
     return pd.DataFrame(lines, columns=list(SWEEP_COLUMNS))
 
 
-__all__ = ["COMMITTED_HISTORIES", "COMMITTED_SWEEPS", "EXTRA_ROWS", "HISTORY_FILES", "Row", "TABLE4",
+__all__ = ["COMMITTED_HISTORIES", "COMMITTED_SWEEPS", "EXTRA_ROWS",
+           "HISTORY_FILES", "PRETRAIN_EPOCHS", "PRETRAIN_FILES", "Row",
+           "TABLE4",
            "TABLE4_COLUMNS", "SWEEP_COLUMNS", "VARIANTS",
            "check_publishable", "row_config", "run_sweep", "run_table4",
            "sweep_runs", "sweep_table", "table4", "table4_row", "warmup_marks",

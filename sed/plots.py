@@ -126,7 +126,8 @@ def figure2_histories(sweeps=COMMITTED_SWEEPS, table4s=COMMITTED_HISTORIES):
 
 def _run_style(name):
     """Colour, line style and legend label of a sweep run: one colour per
-    feature row, solid for the paper's recipe, dashed for the others."""
+    feature row, solid for the paper's recipe, dotted for it with
+    frame-wise pre-training, dashed for the others."""
     import matplotlib.pyplot as plt
     row, variant, _ = name.rsplit("-", 2)
     names = [r.name for r in TABLE4 + EXTRA_ROWS]
@@ -135,13 +136,15 @@ def _run_style(name):
         else "grey"
     label = f"{table4_row(row).label}, {variant}" if row in names else \
         f"{row}, {variant}"
-    return colour, "-" if variant == "paper" else "--", label
+    style = {"paper": "-", "paper_pretrain": ":"}.get(variant, "--")
+    return colour, style, label
 
 
 def plot_warmup(histories, axes=None):
     """Figure 2 from a sweep: training loss and train / validation / test
     TER per epoch, every seed a line of its own (one colour per feature,
-    solid: the paper's recipe, dashed: tanh + clipping).
+    solid: the paper's recipe, dotted: with frame-wise pre-training,
+    dashed: tanh + clipping).
 
     Args:
         histories: run name -> history DataFrame (:func:`sweep_histories`).

@@ -211,6 +211,10 @@ def test_sweep_runs_rows_seeds_and_variants(corpus, tmp_path):
     assert tanh["net"]["activation"] == "tanh" and \
         tanh["opt"]["clipnorm"] == 1.0 and tanh["training"]["seed"] == 1
     assert configs["lowlevel-paper-seed0"]["net"]["activation"] == "relu_g"
+    pre = sweep_runs(["lowlevel"], [0], ["paper_pretrain"], corpus.root, 1,
+                     tmp_path, TINY)["lowlevel-paper_pretrain-seed0"]
+    assert pre["training"]["pretrain_epochs"] == 10
+    assert pre["net"] == configs["lowlevel-paper-seed0"]["net"]
     assert sweep_runs(["opensmile"], [0], ["paper"], corpus.root, 1,
                       tmp_path)["opensmile-paper-seed0"]["feats"]["kind"] \
         == "opensmile"
@@ -235,3 +239,17 @@ def test_sweep_runs_rows_seeds_and_variants(corpus, tmp_path):
     run_sweep(corpus.root, 1, ["lowlevel"], [0, 1], ["paper"],
               tmp_path / "runs", tiny, jobs=2, log=lines.append)
     assert "2 runs, 0 to train" in " ".join(lines)
+
+
+def test_copy_history_takes_the_pretraining_history(tmp_path):
+    from sed.experiments import _copy_history
+    run, dest = tmp_path / "run", tmp_path / "published" / "lowlevel"
+    (run / "pretrain").mkdir(parents=True)
+    record = json.dumps(dict(config={}, provenance={}, epochs=[{"epoch": 1}]))
+    (run / "history.json").write_text(record)
+    (run / "pretrain" / "history.json").write_text(record)
+    assert _copy_history(run, dest)
+    assert (dest / "history.json").read_text() == record
+    assert (dest / "pretrain" / "history.json").read_text() == record
+    assert not (dest / "history.csv").exists()   # only what the run has
+    assert not list(dest.rglob(".*.part"))
