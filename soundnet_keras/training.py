@@ -27,12 +27,29 @@ from .provenance import provenance
 from .runs import (Field, RunError, RunFolder, check_config, exit_point,
                    positional_variables, write_atomic)
 from .specs import frame_times, output_length
-from .targets import TargetStore, make_dataset
+from .targets import TargetStore, make_dataset, prior_baseline
 from .weights import load_into, write_weights
 
-HISTORY_FIELDS = ("epoch", "train_kl", "val_kl", "train_objects_agreement",
-                  "train_places_agreement", "val_objects_agreement",
-                  "val_places_agreement", "lr", "time_s")
+#: The history of every student run (distillation and pretrained trunk):
+#: KL in nats per labelled frame, the best constant student's on the same
+#: validation clips (:func:`soundnet_keras.targets.constant_student`), and
+#: the top-1 agreement with the teacher of both heads and of that prior.
+HISTORY_FIELDS = (
+    "epoch", "train_kl", "val_kl", "val_objects_kl", "val_places_kl",
+    "constant_kl", "constant_objects_kl", "constant_places_kl",
+    "train_objects_agreement", "train_places_agreement",
+    "val_objects_agreement", "val_places_agreement",
+    "prior_objects_agreement", "prior_places_agreement", "lr", "time_s")
+
+
+def constant_fields(constant):
+    """The constant student's history fields, from
+    :func:`soundnet_keras.targets.constant_student`'s dict."""
+    return dict(constant_kl=constant["kl"],
+                constant_objects_kl=constant["objects_kl"],
+                constant_places_kl=constant["places_kl"],
+                prior_objects_agreement=constant["objects_agreement"],
+                prior_places_agreement=constant["places_agreement"])
 
 
 @dataclasses.dataclass
@@ -211,9 +228,11 @@ class _Plateau(keras.callbacks.ReduceLROnPlateau):
         return {key: float(getattr(self, key)) for key in self.STATE}
 
 
-#: History fields read from Keras' logs under another name (the others
-#: carry their own name).
+#: History fields read from Keras' logs under another name where the logs
+#: lack their own (the pretrained trunk's evidence callback writes its own).
 LOG_KEYS = dict(train_kl="loss", val_kl="val_loss",
+                val_objects_kl="val_objects_loss",
+                val_places_kl="val_places_loss",
                 train_objects_agreement="objects_agreement",
                 train_places_agreement="places_agreement")
 
@@ -238,7 +257,7 @@ class _Commit(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        values = {name: logs.get(LOG_KEYS.get(name, name))
+        values = {name: logs.get(name, logs.get(LOG_KEYS.get(name)))
                   for name in self.run.fields}
         values.update(self.constants, lr=self.lr,
                       time_s=time.perf_counter() - self.start)
@@ -262,7 +281,16 @@ class _Commit(keras.callbacks.Callback):
                  f"{row['lr']:.3g}, {row['time_s']:.0f} s")
 
     def keep(self, row):
-        """Called with each new row before its checkpoint is written."""
+        """Writes the weights of the epoch with the lowest validation KL,
+        ``checkpoint/best.weights.h5`` (atomic, before the checkpoint: a
+        run killed in between retrains that epoch and writes them
+        again)."""
+        if row["val_kl"] <= min(r["val_kl"] for r in self.rows):
+            path = self.run.checkpoints / "best.weights.h5"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            part = path.with_name("best.part.weights.h5")
+            self.model.save_weights(part)
+            os.replace(part, path)
 
 
 def fit_run(run, model, variables, state, config, record, train_data,
@@ -324,8 +352,10 @@ def train(targets_dir, out_dir, config=None, strategy=None, verbose=1,
         targets_dir: a folder written by
             :func:`soundnet_keras.targets.write_targets`.
         out_dir: the run's folder: ``history.json``, ``history.csv``,
-            ``config.json``, ``checkpoint/``, ``run.lock`` and, at the end,
-            ``<model>.weights.h5``.
+            ``config.json``, ``checkpoint/`` (with ``best.weights.h5``,
+            the epoch with the lowest validation KL), ``run.lock`` and, at
+            the end, ``<model>.weights.h5`` (the student of that epoch) and
+            ``<model>_last.weights.h5`` (of the last).
         config: a :class:`DistillConfig`.
         strategy: a ``tf.distribute`` strategy (default
             :func:`default_strategy`).
@@ -386,6 +416,11 @@ def _train(run, store, config, strategy, verbose, log):
                                    seed=config.seed,
                                    start_example=epoch * per_epoch),
         make_dataset(store, "val", config.batch_size, shuffle=False,
-                     repeat=False), verbose=verbose, log=log)
+                     repeat=False),
+        constants=constant_fields(prior_baseline(store, "val")),
+        verbose=verbose, log=log)
+    save_model_weights(student,
+                       run.folder / f"{config.model}_last.weights.h5")
+    model.load_weights(run.checkpoints / "best.weights.h5")
     save_model_weights(student, run.folder / f"{config.model}.weights.h5")
     return rows

@@ -37,19 +37,14 @@ from .builder import build
 from .specs import get_spec, output_length, snf_spec, snr_spec
 from .targets import TargetStore, constant_student
 from .runs import RunError, RunFolder, positional_variables
-from .training import (GatherFrames, StudentConfig, _Commit, _write_config,
-                       agreement, build_student, fit_run, kl_divergence,
-                       label_frames, provenance, save_model_weights)
+from .training import (HISTORY_FIELDS, GatherFrames, StudentConfig,
+                       _write_config, agreement, build_student,
+                       constant_fields, fit_run, kl_divergence, label_frames,
+                       provenance, save_model_weights)
 from .weights import load_into, resolve_weights, sha256
 
 TRUNK_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5")
 FEATURE_LAYER = "pool5"
-HISTORY_FIELDS = (
-    "epoch", "train_kl", "val_kl", "val_objects_kl", "val_places_kl",
-    "constant_kl", "constant_objects_kl", "constant_places_kl",
-    "train_objects_agreement", "train_places_agreement",
-    "val_objects_agreement", "val_places_agreement",
-    "prior_objects_agreement", "prior_places_agreement", "lr", "time_s")
 
 
 @dataclasses.dataclass
@@ -285,21 +280,6 @@ class _Evidence(keras.callbacks.Callback):
                     val_loss=scores["kl"])
 
 
-class _KeepBest(_Commit):
-    """:class:`soundnet_keras.training._Commit` that also writes the
-    weights of the epoch with the lowest validation KL,
-    ``checkpoint/best.weights.h5`` (atomic, before the checkpoint: a run
-    killed in between retrains that epoch and writes them again)."""
-
-    def keep(self, row):
-        if row["val_kl"] <= min(r["val_kl"] for r in self.rows):
-            path = self.run.checkpoints / "best.weights.h5"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            part = path.with_name("best.part.weights.h5")
-            self.model.save_weights(part)
-            os.replace(part, path)
-
-
 #: The checkpoint files of runs written before the trunk used
 #: :class:`soundnet_keras.runs.RunFolder` (``best.weights.h5`` is kept).
 OLD_LAYOUT = ("model.weights.h5", "optimizer.npz", "state.json")
@@ -390,18 +370,12 @@ def _train_trunk(run, features_dir, config, verbose, log):
 
     _migrate(run, model, optimizer, variables, record, log)
     state = run.restore(variables)
-    constants = dict(
-        constant_kl=constant["kl"],
-        constant_objects_kl=constant["objects_kl"],
-        constant_places_kl=constant["places_kl"],
-        prior_objects_agreement=constant["objects_agreement"],
-        prior_places_agreement=constant["places_agreement"])
     rows = fit_run(
         run, model, variables, state, config, record,
         lambda epoch: _batches(*train, config.batch_size, config.seed,
                                epoch * config.steps_per_epoch),
-        callbacks=[_Evidence(val, config.batch_size)], commit=_KeepBest,
-        constants=constants, verbose=verbose, log=log)
+        callbacks=[_Evidence(val, config.batch_size)],
+        constants=constant_fields(constant), verbose=verbose, log=log)
     trunk = meta["trunk_weights"]
     save_model_weights(assemble_student(config, model, trunk),
                        run.folder / f"{config.model}_trunk_last.weights.h5")

@@ -162,6 +162,24 @@ def test_resume_is_exact(targets, tmp_path):
         history["provenance"])
     csv = (tmp_path / "cut" / "history.csv").read_text().splitlines()
     assert csv[0].startswith("epoch,train_kl,val_kl") and len(csv) == 4
+    # the evidence of every student run: per-head KL, the constant student
+    from soundnet_keras.targets import TargetStore, prior_baseline
+    from soundnet_keras.training import HISTORY_FIELDS
+    prior = prior_baseline(TargetStore(targets), "val")
+    for row in resumed:
+        assert set(HISTORY_FIELDS) <= set(row)
+        assert row["val_kl"] == pytest.approx(
+            row["val_objects_kl"] + row["val_places_kl"], rel=1e-5)
+        assert row["constant_kl"] == pytest.approx(prior["kl"], rel=1e-6)
+        assert row["prior_places_agreement"] == pytest.approx(
+            prior["places_agreement"])
+    # the preset is the best validation epoch; the last epoch beside it
+    best = min(resumed, key=lambda r: r["val_kl"])["epoch"]
+    assert (tmp_path / "cut" / "snf_last.weights.h5").is_file()
+    if best != 3:
+        w_last = read_weights(tmp_path / "cut" / "snf_last.weights.h5")
+        assert any(not np.array_equal(w_cut[l][n], w_last[l][n])
+                   for l in w_cut for n in w_cut[l])
 
 
 DISTILL_SCRIPT = """
