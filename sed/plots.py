@@ -49,25 +49,38 @@ FIGURE2_PANELS = (("train_loss", "training loss (nats per frame)"),
                   ("val_ter", "validation TER"), ("test_ter", "test TER"))
 
 
+#: Where Figure 2's TER axes stop: a first epoch of a fresh network can
+#: decode several insertions per reference token (TER 4 and more), which
+#: would flatten every other curve; the title says when a curve is cut.
+TER_AXIS_TOP = 1.2
+
+
 def _draw_panels(histories, axes, figsize, line):
     """Draws :data:`FIGURE2_PANELS`, one line per history; ``line(name)``
     gives the ``plot`` arguments of each (a label only on its first line).
+    The loss axis is logarithmic; TER axes stop at :data:`TER_AXIS_TOP`.
     Returns the axes."""
     import matplotlib.pyplot as plt
     if axes is None:
         _, axes = plt.subplots(1, 4, figsize=figsize)
     labelled = set()
     for ax, (field, title) in zip(axes, FIGURE2_PANELS):
+        top = 0.0
         for name, frame in histories.items():
             kwargs = line(name)
             if kwargs.get("label") in labelled:
                 kwargs["label"] = None
             labelled.add(kwargs.get("label"))
             ax.plot(frame["epoch"], frame[field], **kwargs)
-        ax.set_title(title, fontsize=10)
+            top = max(top, float(np.nanmax(frame[field].astype(float))))
         ax.set_xlabel("epoch")
-        if field != "train_loss":
-            ax.set_ylim(bottom=0)
+        if field == "train_loss":
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(0, min(TER_AXIS_TOP, max(top, 1.0) * 1.05))
+            if top > TER_AXIS_TOP:
+                title += f" (axis cut at {TER_AXIS_TOP:g}; max {top:.1f})"
+        ax.set_title(title, fontsize=9)
     return axes
 
 

@@ -205,3 +205,20 @@ def test_figure2_histories_add_the_table4_rows_the_sweep_lacks(tmp_path):
     fig = plot_warmup_steps(found, window=1)
     assert fig.axes[0].get_lines()[0].get_ydata().tolist() == \
         [0.0, 0.1, 0.0, 0.2]
+
+
+def test_figure2_ter_axes_are_cut_and_say_so():
+    import pandas as pd
+    from sed.plots import TER_AXIS_TOP, plot_convergence
+    frame = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [4.8, 0.3, 0.2],
+                          "train_ter": [4.0, 0.9, 0.5],
+                          "val_ter": [0.95, 0.9, 0.85],
+                          "test_ter": [0.97, 0.9, 0.88]})
+    fig = plot_convergence({"run": frame})
+    loss, train, val, _ = fig.axes
+    assert loss.get_yscale() == "log"
+    assert train.get_ylim() == (0, TER_AXIS_TOP)
+    assert "axis cut at 1.2; max 4.0" in train.get_title()
+    assert val.get_ylim()[1] == pytest.approx(1.05)   # nothing cut
+    assert "cut" not in val.get_title()
+    assert train.get_lines()[0].get_ydata().tolist() == [4.0, 0.9, 0.5]
