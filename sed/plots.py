@@ -137,20 +137,23 @@ def figure2_histories(sweeps=COMMITTED_SWEEPS, table4s=COMMITTED_HISTORIES):
     return found
 
 
-def _run_style(name):
-    """Colour, line style and legend label of a sweep run: one colour per
-    feature row, solid for the paper's recipe, dotted for it with
-    frame-wise pre-training, dashed for the others."""
+def _run_styles(names):
+    """``name -> (colour, line style, legend label)`` of sweep runs: one
+    colour per feature row (in the order the rows first appear), solid for
+    the paper's recipe, dotted for it with frame-wise pre-training, dashed
+    for the others."""
     import matplotlib.pyplot as plt
-    row, variant, _ = name.rsplit("-", 2)
-    names = [r.name for r in TABLE4 + EXTRA_ROWS]
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    colour = colours[names.index(row) % len(colours)] if row in names \
-        else "grey"
-    label = f"{table4_row(row).label}, {variant}" if row in names else \
-        f"{row}, {variant}"
-    style = {"paper": "-", "paper_pretrain": ":"}.get(variant, "--")
-    return colour, style, label
+    known = {r.name for r in TABLE4 + EXTRA_ROWS}
+    rows, out = [], {}
+    for name in names:
+        row, variant, _ = name.rsplit("-", 2)
+        if row not in rows:
+            rows.append(row)
+        label = f"{table4_row(row).label if row in known else row}, {variant}"
+        style = {"paper": "-", "paper_pretrain": ":"}.get(variant, "--")
+        out[name] = (colours[rows.index(row) % len(colours)], style, label)
+    return out
 
 
 def plot_warmup(histories, axes=None):
@@ -166,8 +169,10 @@ def plot_warmup(histories, axes=None):
     Returns:
         The matplotlib figure.
     """
+    styles = _run_styles(histories)
+
     def line(name):
-        colour, style, label = _run_style(name)
+        colour, style, label = styles[name]
         return dict(linestyle=style, color=colour, linewidth=1.2, alpha=0.85,
                     label=label)
     axes = _draw_panels(histories, axes, (15, 3.8), line)
@@ -189,6 +194,7 @@ def plot_warmup_steps(histories, steps=None, window=25, ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3.6))
     labelled, top = set(), 0.0
+    styles = _run_styles(histories)
     for name, frame in histories.items():
         shares = np.concatenate([np.asarray(v, float)
                                  for v in frame["step_nonblank"]])
@@ -197,7 +203,7 @@ def plot_warmup_steps(histories, steps=None, window=25, ax=None):
         smooth = pd.Series(shares).rolling(window, min_periods=1).mean()
         top = max(top, float(smooth[window:].max()) if len(smooth) > window
                   else 0.0)
-        colour, style, label = _run_style(name)
+        colour, style, label = styles[name]
         ax.plot(np.arange(1, len(shares) + 1), smooth, style, color=colour,
                 linewidth=1, label=None if label in labelled else label)
         labelled.add(label)

@@ -198,7 +198,11 @@ def test_figure2_histories_add_the_table4_rows_the_sweep_lacks(tmp_path):
                              "snf_fc1-paper-seed3"]
     assert len(found["snf_fc1-paper-seed3"]) == 1
     fig = plot_warmup(found)
-    assert len(fig.axes[1].get_lines()) == 3
+    lines = fig.axes[1].get_lines()
+    assert len(lines) == 3
+    assert lines[0].get_color() == lines[1].get_color()   # one row
+    assert lines[2].get_color() != lines[0].get_color()   # another
+    assert [line.get_linestyle() for line in lines] == ["-", "--", "-"]
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == ["Low-level, paper", "Low-level, tanh_clipped",
                       "SN-F fc1, paper"]
