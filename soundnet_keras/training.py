@@ -294,16 +294,17 @@ class _Commit(keras.callbacks.Callback):
 
 
 def fit_run(run, model, variables, state, config, record, train_data,
-            validation_data=None, callbacks=(), commit=_Commit,
-            constants=None, verbose=1, log=print):
+            validation_data=None, callbacks=(), constants=None, verbose=1,
+            log=print):
     """Keras ``fit`` of a student from its run folder's checkpoint.
 
     ``state``: what ``run.restore(variables)`` returned (None: a new run);
     ``record(rows)``: the history record; ``train_data(epoch)``: the
     training dataset from the start of ``epoch`` (0-based); ``callbacks``
     run before ``TerminateOnNaN``, the schedule (``ReduceLROnPlateau`` on
-    ``val_loss``, its state in the checkpoint) and ``commit`` (a
-    :class:`_Commit`, given ``constants``).
+    ``val_loss``, its state in the checkpoint) and the commit of each epoch
+    (:class:`_Commit`, given ``constants``: the history row, the best
+    weights, the checkpoint).
 
     Returns:
         The list of per-epoch history rows.
@@ -322,8 +323,8 @@ def fit_run(run, model, variables, state, config, record, train_data,
                             factor=config.lr_factor,
                             patience=config.lr_patience, min_delta=0.0,
                             verbose=0)
-        done = commit(run, variables, rows, schedule, record, log,
-                      constants)
+        done = _Commit(run, variables, rows, schedule, record, log,
+                       constants)
         model.fit(train_data(len(rows)),
                   steps_per_epoch=config.steps_per_epoch,
                   epochs=config.epochs, initial_epoch=len(rows),

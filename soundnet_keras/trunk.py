@@ -147,9 +147,8 @@ def load_cache(features_dir, split):
     meta = json.loads((features_dir / "meta.json").read_text())
     store = TargetStore(meta["targets"])
     x = np.load(features_dir / split / "pool5.npy")
-    heads = [np.stack([store.get(split, i)[k] for i in range(len(x))])
-             for k in (1, 2)]
-    return x, heads[0], heads[1]
+    objects, places = store.targets(split)
+    return x, objects, places
 
 
 def distillation_model(config, frames):

@@ -307,6 +307,12 @@ def test_prior_baseline_against_direct_computation(targets):
     assert base["places_kl"] == pytest.approx(expected, rel=1e-4)
     assert base["kl"] == pytest.approx(base["objects_kl"] + expected,
                                        rel=1e-4)
+    # the targets of a split, read without the audio, are the clips' own
+    for split in ("train", "val"):
+        objects, places = store.targets(split)
+        clips = [store.get(split, i) for i in range(store.count(split))]
+        np.testing.assert_array_equal(objects, [c[1] for c in clips])
+        np.testing.assert_array_equal(places, [c[2] for c in clips])
 
 
 def test_cli_baseline_prints_and_writes_the_prior_baseline(targets, tmp_path,
