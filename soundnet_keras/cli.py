@@ -226,7 +226,8 @@ def _train(args):
     from .training import DistillConfig, train
     config = student_config(DistillConfig, args,
                             init_from_soundnet8=args.init_from_soundnet8,
-                            clipnorm=args.clipnorm)
+                            clipnorm=args.clipnorm,
+                            precision=args.precision)
     train(args.targets, args.out, config, verbose=args.verbose)
     return 0
 
@@ -434,6 +435,11 @@ def parser():
     r.add_argument("--clipnorm", type=float, default=None,
                    help="clip each gradient's norm (a deviation; the paper "
                         "does not clip)")
+    r.add_argument("--precision", default="float32",
+                   choices=("float32", "mixed_bfloat16", "mixed_float16"),
+                   help="Keras mixed precision: mixed_float16 on a GPU, "
+                        "mixed_bfloat16 on a CPU with bfloat16 instructions "
+                        "(variables, batch norm and the loss stay float32)")
     r.set_defaults(run=_train)
 
     b = sub.add_parser("baseline", help="KL and top-1 agreement of the best "

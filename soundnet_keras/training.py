@@ -11,6 +11,7 @@ any ``tf.distribute`` strategy: MirroredStrategy for several local devices,
 MultiWorkerMirroredStrategy when ``TF_CONFIG`` names several workers.
 """
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -89,6 +90,7 @@ class DistillConfig(StudentConfig):
     """Hyper-parameters of a distillation run (the whole student trained)."""
     init_from_soundnet8: bool = False  # extension: conv1-conv5 from SoundNet-8
     clipnorm: float = None          # deviation: gradient-norm clipping
+    precision: str = "float32"      # or Keras' mixed_bfloat16 / mixed_float16
 
 
 #: What each :class:`StudentConfig` (and subclass) value may be.
@@ -103,6 +105,8 @@ CONFIG_SCHEMA = {
     "lr_patience": Field(int, 1), "seed": Field(int, 0),
     "init_from_soundnet8": Field(bool),
     "clipnorm": Field(float, 0, exclusive=True, nullable=True),
+    "precision": Field(str, choices=("float32", "mixed_bfloat16",
+                                     "mixed_float16")),
 }
 
 
@@ -163,9 +167,10 @@ def build_student(config):
 
 
 def distillation_model(student, frames):
-    """The student's head logits at the labelled frames."""
+    """The student's head logits at the labelled frames, in float32 (the
+    loss's precision whatever the student computes in)."""
     logits = [student.get_layer(n).output for n in ("output", "output_2")]
-    outputs = [GatherFrames(frames, name=name)(x)
+    outputs = [GatherFrames(frames, name=name, dtype="float32")(x)
                for name, x in zip(("objects", "places"), logits)]
     return keras.Model(student.input, outputs, name=f"{student.name}_distill")
 
@@ -193,9 +198,29 @@ def default_strategy():
     return tf.distribute.get_strategy()
 
 
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Keras' global dtype policy set to ``name`` inside the block (the
+    layers built there compute in it; their variables stay float32).
+
+    Example:
+        >>> with dtype_policy("mixed_bfloat16"):
+        ...     layer = keras.layers.Dense(2)
+        >>> layer.compute_dtype, layer.variable_dtype
+        ('bfloat16', 'float32')
+    """
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(before)
+
+
 def _write_config(out_dir, config):
     """``config.json``; refuses a folder holding another config (only
-    ``epochs`` may change on resume)."""
+    ``epochs`` may change on resume; a field the saved config lacks, from a
+    run begun before the field existed, counts as its default)."""
     path = out_dir / "config.json"
     if path.exists():
         try:
@@ -203,7 +228,9 @@ def _write_config(out_dir, config):
         except ValueError:
             raise RunError(f"{path} is damaged; use another run "
                            "folder") from None
-        if {**saved, "epochs": config.epochs} != dataclasses.asdict(config):
+        defaults = {f.name: f.default for f in dataclasses.fields(config)}
+        if ({**defaults, **saved, "epochs": config.epochs}
+                != dataclasses.asdict(config)):
             raise RunError(
                 f"{out_dir} holds a run with another config ({saved}); "
                 "use a new folder, or the same config to resume")
@@ -386,15 +413,18 @@ def train(targets_dir, out_dir, config=None, strategy=None, verbose=1,
 def _train(run, store, config, strategy, verbose, log):
     keras.utils.set_random_seed(config.seed)
     strategy = strategy or default_strategy()
-    with strategy.scope():
+    with strategy.scope(), dtype_policy(config.precision):
         student = build_student(config)
         clip = int(store.meta["clip_seconds"] * store.meta["student_rate"])
         frames = label_frames(config.model, clip, store.target_times)
         model = distillation_model(student, frames)
-        optimizer = keras.optimizers.Adam(config.learning_rate,
-                                          clipnorm=config.clipnorm)
-        model.compile(optimizer=optimizer, loss=[kl_divergence] * 2,
+        # Under mixed_float16 compile wraps Adam in a LossScaleOptimizer,
+        # whose loss scale is checkpointed with the rest.
+        model.compile(optimizer=keras.optimizers.Adam(
+                          config.learning_rate, clipnorm=config.clipnorm),
+                      loss=[kl_divergence] * 2,
                       metrics=[[agreement], [agreement]])
+        optimizer = model.optimizer
         if config.init_from_soundnet8:
             from .weights import resolve_weights
             path = resolve_weights("soundnet8_flickr", model="soundnet8")

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
+import keras
 import numpy as np
 import pytest
 
@@ -132,9 +134,9 @@ def test_pipeline_order_depends_only_on_the_counter(targets):
     assert len(whole) == 6 and seen.shape[0] == 9
 
 
-def _run(targets, out, epochs, model="snf"):
+def _run(targets, out, epochs, model="snf", **options):
     config = DistillConfig(model=model, epochs=epochs, steps_per_epoch=2,
-                           batch_size=3, lr_patience=1)
+                           batch_size=3, lr_patience=1, **options)
     return train(targets, out, config, verbose=0, log=None)
 
 
@@ -239,6 +241,43 @@ def test_other_config_in_same_folder_is_refused(targets, tmp_path):
     _run(targets, tmp_path / "r", epochs=1)
     with pytest.raises(ValueError, match="holds a run with another config"):
         _run(targets, tmp_path / "r", epochs=1, model="snr")
+
+
+def test_a_field_added_later_counts_as_its_default(targets, tmp_path):
+    """A run begun before ``precision`` existed resumes; asking it for
+    another precision is refused."""
+    _run(targets, tmp_path / "r", epochs=1)
+    path = tmp_path / "r" / "config.json"
+    saved = json.loads(path.read_text())
+    del saved["precision"]
+    path.write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="holds a run with another config"):
+        _run(targets, tmp_path / "r", epochs=2, precision="mixed_bfloat16")
+    rows = _run(targets, tmp_path / "r", epochs=2)
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert json.loads(path.read_text())["precision"] == "float32"
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_near_float32_and_resumes_exactly(
+        targets, tmp_path, precision):
+    """The student computes in 16 bits, its variables and the loss stay
+    float32; the first step's losses agree with float32's to 16-bit
+    precision; mixed_float16's loss scale is checkpointed (a resumed run
+    ends as an uninterrupted one)."""
+    single = _run(targets, tmp_path / "f32", epochs=1)
+    full = _run(targets, tmp_path / "full", epochs=2, precision=precision)
+    assert full[0]["val_kl"] == pytest.approx(single[0]["val_kl"], rel=0.05)
+    _run(targets, tmp_path / "cut", epochs=1, precision=precision)
+    resumed = _run(targets, tmp_path / "cut", epochs=2, precision=precision)
+    for key in ("train_kl", "val_kl"):
+        assert resumed[1][key] == pytest.approx(full[1][key], rel=1e-6)
+    with h5py.File(tmp_path / "full" / "snf.weights.h5") as f:
+        dtypes = set()
+        f.visititems(lambda _, obj: dtypes.add(obj.dtype)
+                     if isinstance(obj, h5py.Dataset) else None)
+    assert dtypes == {np.dtype("float32")}
+    assert keras.config.dtype_policy().name == "float32"   # restored
 
 
 def test_snr_trains(targets, tmp_path):
