@@ -121,3 +121,41 @@ def test_warmup_histories_hold_their_run(path):
     for r in epochs:
         assert set(HISTORY_FIELDS) <= set(r), r["epoch"]
         assert len(r["step_nonblank"]) == len(r["step_loss"]) == r["steps"]
+
+
+def _publish_script():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "publish_preset", ROOT / "scripts" / "publish_preset.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_publish_preset_copies_history_and_weights_with_their_sum(tmp_path):
+    import hashlib
+    publish = _publish_script()
+    run, presets = tmp_path / "run", tmp_path / "presets"
+    run.mkdir()
+    (presets / "histories").mkdir(parents=True)
+    (presets / "SHA256SUMS").write_text("0" * 64 + "  other.weights.h5\n"
+                                        + "1" * 64 + "  new.weights.h5\n")
+    record = dict(config=dict(model="snr"), epochs=[dict(epoch=1)])
+    (run / "history.json").write_text(json.dumps(record))
+    (run / "history.csv").write_text("epoch\n1\n")
+    # A run in progress: the history only; weights are refused with a hint.
+    assert publish.main([str(run), "new", "--presets", str(presets),
+                         "--history-only"]) == 0
+    assert json.loads((presets / "histories" / "new.history.json")
+                      .read_text()) == record
+    with pytest.raises(SystemExit, match="no final weights.*--epochs"):
+        publish.main([str(run), "new", "--presets", str(presets)])
+    (run / "snr.weights.h5").write_bytes(b"weights")
+    assert publish.main([str(run), "new", "--presets", str(presets)]) == 0
+    assert (presets / "new.weights.h5").read_bytes() == b"weights"
+    digest = hashlib.sha256(b"weights").hexdigest()
+    assert (presets / "SHA256SUMS").read_text().splitlines() == [
+        "0" * 64 + "  other.weights.h5", f"{digest}  new.weights.h5"]
+    with pytest.raises(SystemExit, match="is .* a student run"):
+        publish.main([str(tmp_path / "nothing"), "x", "--presets",
+                       str(presets)])
