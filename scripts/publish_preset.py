@@ -17,21 +17,12 @@ writes them at once), then publish.
 """
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
 from pathlib import Path
 
-PRESETS = Path(__file__).resolve().parent.parent / "soundnet_keras" / "presets"
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from soundnet_keras.weights import PACKAGE_DIR as PRESETS, sha256
 
 
 def record_sum(sums, name, digest):

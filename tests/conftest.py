@@ -95,3 +95,13 @@ def write_tones(folder, durations, rate=16000):
         soundfile.write(path, x, rate)
         paths.append(str(path))
     return paths
+
+
+def load_script(name):
+    """A module of ``scripts/`` (not a package), by file name."""
+    import importlib.util
+    path = Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -10,6 +10,8 @@ from sed.experiments import HISTORY_FILES, TABLE4, TABLE4_COLUMNS
 from sed.plots import FIGURE2_FIELDS, FIGURE2_ROWS
 from soundnet_keras.plots import VARIANT_HISTORIES
 
+from conftest import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ROOT / "soundnet_keras" / "presets" / "histories"
 TABLE4_DIR = ROOT / "notebooks" / "histories" / "table4"
@@ -123,18 +125,9 @@ def test_warmup_histories_hold_their_run(path):
         assert len(r["step_nonblank"]) == len(r["step_loss"]) == r["steps"]
 
 
-def _publish_script():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        "publish_preset", ROOT / "scripts" / "publish_preset.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_publish_preset_copies_history_and_weights_with_their_sum(tmp_path):
     import hashlib
-    publish = _publish_script()
+    publish = load_script("publish_preset")
     run, presets = tmp_path / "run", tmp_path / "presets"
     run.mkdir()
     (presets / "histories").mkdir(parents=True)

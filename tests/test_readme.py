@@ -16,6 +16,8 @@ import yaml
 from sed.cli import parser as sed_parser
 from soundnet_keras.cli import parser as sk_parser
 
+from conftest import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 PROGRAMS = {"soundnet-keras": sk_parser, "python -m soundnet_keras": sk_parser,
@@ -151,12 +153,7 @@ def test_prediction_table_matches_the_benchmark():
 
 
 def _readme_tables():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        "readme_tables", ROOT / "scripts" / "readme_tables.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("readme_tables")
 
 
 @pytest.mark.parametrize("table", ["warmup_lines", "table4_lines"])
