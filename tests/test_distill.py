@@ -243,6 +243,22 @@ def test_other_config_in_same_folder_is_refused(targets, tmp_path):
         _run(targets, tmp_path / "r", epochs=1, model="snr")
 
 
+def test_a_stopped_run_is_finished_by_asking_for_the_epochs_it_has(
+        targets, tmp_path):
+    """A run killed before its ``epochs`` has no final weights; the same
+    command with ``epochs`` = the epochs it has writes them without
+    training (``scripts/publish_preset.py`` relies on this)."""
+    rows = _run(targets, tmp_path / "r", epochs=2)
+    final = {name: (tmp_path / "r" / name).read_bytes()
+             for name in ("snf.weights.h5", "snf_last.weights.h5")}
+    for name in final:
+        (tmp_path / "r" / name).unlink()
+    again = _run(targets, tmp_path / "r", epochs=2)
+    assert again == rows
+    for name, data in final.items():
+        assert (tmp_path / "r" / name).read_bytes() == data, name
+
+
 def test_a_field_added_later_counts_as_its_default(targets, tmp_path):
     """A run begun before ``precision`` existed resumes; asking it for
     another precision is refused."""
