@@ -48,10 +48,11 @@ result = sk.predict(sk.load_audio("clip.wav"), 22050, top=1, model=model)
 values, times = sk.extract_features(sk.load_audio("clip.wav"), 22050,
                                     "conv5", model=model)
 assert values.shape == (130, 256), values.shape
-snr = sk.SoundNetR(weights="snr_lstm_standin")
-assert snr.name == "snr_lstm"
-for name in ("snf_standin", "snr_standin", "snf_trunk_pool", "snr_trunk_pool"):
-    sk.load_preset(name)
+snr = sk.SoundNetR(weights="snr_scratch_pool")
+assert snr.name == "snr"
+for name, preset in sk.PRESETS.items():      # every shipped preset loads
+    if preset["shipped"]:
+        sk.load_preset(name)
 assert sed.train.load_config("demo")["net"]
 print("python API: ok", result["places"][0])
 PY

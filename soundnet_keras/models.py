@@ -88,8 +88,8 @@ def SoundNetR(weights=None, cell=None, batch_norm=None, include_top=True,
         include_top: with the heads, or ending at the third recurrent layer.
         input_shape: ``(time, 1)`` at 16,000 Hz.
         name: the model's name (default ``snr`` or ``snr_lstm``).
-        activation: of the recurrent cells; default: the preset's (tanh for
-            ``snr_lstm_standin``), else ReLU as in the paper.
+        activation: of the recurrent cells; default: the preset's, else
+            ReLU as in the paper.
 
     Reference: Wang & Metze, Interspeech 2017, Section 2.2 and Table 3.
 
@@ -123,9 +123,9 @@ def load_preset(name, **kwargs):
             ``input_shape``, ``name``, ...).
 
     Example:
-        >>> model = load_preset("snr_lstm_standin")
-        >>> model.name, model.get_layer("lstm1").forward_layer.cell.activation.__name__
-        ('snr_lstm', 'tanh')
+        >>> model = load_preset("snr_scratch_pool")
+        >>> model.name, model.get_layer("gru1").forward_layer.cell.activation.__name__
+        ('snr', 'relu')
     """
     if name not in PRESETS:
         raise ValueError(f"Unknown preset {name!r}. Presets: "

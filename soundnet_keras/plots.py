@@ -27,9 +27,22 @@ import pandas as pd
 PAPER_VAL_KL = {"SN-F": (5.39, 175), "SN-R GRU": (5.43, 300),
                 "SN-R LSTM": (5.58, 300), "SoundNet": (5.15, None)}
 
-#: The committed distillation histories of Figure 1, by curve label.
-VARIANT_HISTORIES = {"SN-F": "snf_standin", "SN-R GRU": "snr_standin",
-                     "SN-R LSTM": "snr_lstm_standin"}
+#: The committed distillation histories of Figure 1, by curve label: the
+#: students distilled on the real-audio pool, from scratch (as the paper)
+#: and on SoundNet-8's frozen conv1-conv5 (``soundnet_keras.trunk``).
+VARIANT_HISTORIES = {"SN-F, from scratch": "snf_scratch_pool",
+                     "SN-R GRU, from scratch": "snr_scratch_pool",
+                     "SN-F, pretrained trunk": "snf_trunk_pool",
+                     "SN-R GRU, pretrained trunk": "snr_trunk_pool"}
+#: Their lines: one colour per network, solid from scratch, dashed on the
+#: pretrained trunk.
+VARIANT_STYLES = {
+    "SN-F, from scratch": dict(color="C0"),
+    "SN-R GRU, from scratch": dict(color="C3"),
+    "SN-F, pretrained trunk": dict(color="C0", linestyle="--",
+                                   markerfacecolor="none"),
+    "SN-R GRU, pretrained trunk": dict(color="C3", linestyle="--",
+                                       markerfacecolor="none")}
 
 #: The layers Figure 3 shows, per network kind.
 FIGURE3_LAYERS = {"snf": ("fc1", "fc2", "fc3"),
@@ -69,7 +82,7 @@ def describe_run(history):
 
 
 def plot_variant_kl(histories, baseline=None, paper=PAPER_VAL_KL,
-                    axes=None):
+                    axes=None, xscale="linear", styles=VARIANT_STYLES):
     """Figure 1: the validation KL divergence per epoch of each variant.
 
     Args:
@@ -82,6 +95,9 @@ def plot_variant_kl(histories, baseline=None, paper=PAPER_VAL_KL,
             drawn in a second panel: their scale is not ours (another
             teacher, another corpus).
         axes: two matplotlib axes, or None for a new figure.
+        xscale: the epoch axis' scale, ``"linear"`` or ``"log"`` (for runs
+            of very different lengths).
+        styles: label -> matplotlib line options, for the labels it has.
 
     Returns:
         The matplotlib figure.
@@ -92,11 +108,13 @@ def plot_variant_kl(histories, baseline=None, paper=PAPER_VAL_KL,
                                  gridspec_kw={"width_ratios": [2.2, 1]})
     ours, theirs = axes
     for label, frame in histories.items():
-        ours.plot(frame["epoch"], frame["val_kl"], marker="o", label=label)
+        ours.plot(frame["epoch"], frame["val_kl"], label=label,
+                  **{"marker": "o", "markersize": 4, **styles.get(label, {})})
     if baseline is not None:
         ours.axhline(baseline, color="grey", linestyle="--",
                      label=f"constant student (prior) {baseline:.3f}")
-    ours.set_xlabel("epoch")
+    ours.set_xscale(xscale)
+    ours.set_xlabel("epoch" + (" (log scale)" if xscale == "log" else ""))
     ours.set_ylabel("validation KL (nats per frame)")
     ours.set_title("this run")
     ours.legend(fontsize=8)
@@ -381,8 +399,8 @@ def predictions_figure(waveform, sample_rate, model=None, top=5):
 
 
 __all__ = ["FIGURE3_LAYERS", "PAPER_VAL_KL", "PREDICTION_PANELS",
-           "VARIANT_HISTORIES", "describe_run", "layer_activations",
-           "plot_activations", "plot_predictions", "plot_variant_kl",
-           "prediction_timeline", "predictions_figure", "read_history",
-           "save_figure",
-           "transition_contrast", "variant_histories"]
+           "VARIANT_HISTORIES", "VARIANT_STYLES", "describe_run",
+           "layer_activations", "plot_activations", "plot_predictions",
+           "plot_variant_kl", "prediction_timeline", "predictions_figure",
+           "read_history", "save_figure", "transition_contrast",
+           "variant_histories"]

@@ -29,7 +29,7 @@ from .runs import (Field, RunError, RunFolder, check_config, exit_point,
                    positional_variables, write_atomic)
 from .specs import frame_times, output_length
 from .targets import TargetStore, make_dataset, prior_baseline
-from .weights import load_into, write_weights
+from .weights import load_into, model_variables, write_weights
 
 #: The history of every student run (distillation and pretrained trunk):
 #: KL in nats per labelled frame, the best constant student's on the same
@@ -177,10 +177,7 @@ def distillation_model(student, frames):
 
 def save_model_weights(model, path):
     """Writes a model's weights in this package's by-layer-name format."""
-    variables = {layer.name: {v.path.split("/")[-1]: np.asarray(v)
-                              for v in layer.weights}
-                 for layer in model.layers if layer.weights}
-    return write_weights(path, variables)
+    return write_weights(path, model_variables(model))
 
 
 def default_strategy():

@@ -2,7 +2,7 @@
 
 Presets work as in ``keras.applications``: the package ships the sha256 table
 (``presets/SHA256SUMS``), the category names and the small presets this
-project distilled (``snf_standin``, ``snr_standin``, ``snr_lstm_standin``);
+project distilled (SN-F and SN-R students, :data:`PRESETS`);
 the released SoundNet-8 weights are fetched once into a user cache,
 :func:`cache_dir`: ``$SOUNDNET_KERAS_HOME``, else ``$KERAS_HOME/models/
 soundnet_keras``, else ``~/.keras/models/soundnet_keras``.
@@ -63,16 +63,6 @@ PRESETS = {
         model="snf", file="snf_standin.weights.h5", shipped=True,
         config=dict(activation="tanh"),
         description="SN-F distilled from SoundNet-8 on the stand-in corpus"),
-    "snr_standin": dict(
-        model="snr", file="snr_standin.weights.h5", shipped=True,
-        config=dict(cell="gru", batch_norm=True, activation="relu"),
-        description="SN-R (GRU) distilled from SoundNet-8 on the stand-in "
-        "corpus"),
-    "snr_lstm_standin": dict(
-        model="snr_lstm", file="snr_lstm_standin.weights.h5", shipped=True,
-        config=dict(cell="lstm", batch_norm=True, activation="tanh"),
-        description="SN-R (LSTM, tanh cells) distilled from SoundNet-8 on "
-        "the stand-in corpus"),
     # Pretrained-trunk students (soundnet_keras.trunk): conv1-conv5 from
     # SoundNet-8, upper layers distilled on the real-audio pool.
     "snf_trunk_pool": dict(
@@ -85,6 +75,18 @@ PRESETS = {
         config=dict(cell="gru", batch_norm=True, activation="relu"),
         description="SN-R (GRU) with SoundNet-8's conv1-conv5 (frozen), "
         "upper layers distilled on the real-audio pool"),
+    # Paper-faithful students: Table 2 / 3 trained whole, from scratch, on
+    # the real-audio pool (far fewer epochs than the paper's).
+    "snf_scratch_pool": dict(
+        model="snf", file="snf_scratch_pool.weights.h5", shipped=True,
+        config=dict(activation="tanh"),
+        description="SN-F trained from scratch by distillation from "
+        "SoundNet-8 on the real-audio pool"),
+    "snr_scratch_pool": dict(
+        model="snr", file="snr_scratch_pool.weights.h5", shipped=True,
+        config=dict(cell="gru", batch_norm=True, activation="relu"),
+        description="SN-R (GRU) trained from scratch by distillation from "
+        "SoundNet-8 on the real-audio pool"),
 }
 #: The preset each student model stands for where no weights are named (the
 #: SN-F / SN-R feature kinds of ``sed.features``, Figure 3): the students that
@@ -465,6 +467,41 @@ def read_weights(path):
             "again.") from None
 
 
+def layer_variables(layer):
+    """``{name: variable}`` of a layer's weights, by the names weight files
+    use: the variable's own (``kernel``, ``gamma``), prefixed ``forward_`` /
+    ``backward_`` in a bidirectional layer, whose two directions hold
+    variables of the same names.
+
+    Example:
+        >>> import keras
+        >>> gru = keras.layers.Bidirectional(keras.layers.GRU(2))
+        >>> gru.build((None, 3, 4))
+        >>> sorted(layer_variables(gru))[:3]
+        ['backward_bias', 'backward_kernel', 'backward_recurrent_kernel']
+    """
+    backward = getattr(layer, "backward_layer", None)
+    mine = {id(v) for v in backward.weights} if backward is not None else ()
+    out = {}
+    for var in layer.weights:
+        name = var.path.split("/")[-1]
+        if backward is not None:
+            name = ("backward_" if id(var) in mine else "forward_") + name
+        if name in out:
+            raise ValueError(f"layer {layer.name!r} has two variables named "
+                             f"{name!r}")
+        out[name] = var
+    return out
+
+
+def model_variables(model):
+    """``{layer: {name: array}}`` of a model's weights, as
+    :func:`write_weights` takes them."""
+    return {layer.name: {name: np.asarray(var) for name, var
+                         in layer_variables(layer).items()}
+            for layer in model.layers if layer.weights}
+
+
 def load_into(model, path, layers=None):
     """Loads a weight file into ``model``'s layers of the same names.
 
@@ -482,11 +519,11 @@ def load_into(model, path, layers=None):
                              f"{layer.name!r} (it has {sorted(variables)}); "
                              "is it for another model?")
         stored = variables[layer.name]
-        for var in layer.weights:
-            key = var.path.split("/")[-1]
+        for key, var in layer_variables(layer).items():
             if key not in stored:
                 raise ValueError(f"weights file {path}: layer {layer.name!r} "
-                                 f"has no variable {key!r}")
+                                 f"has no variable {key!r} (it has "
+                                 f"{sorted(stored)})")
             if tuple(stored[key].shape) != tuple(var.shape):
                 raise ValueError(
                     f"weights file {path}: {layer.name}/{key} has shape "
@@ -504,8 +541,7 @@ def load_weights(model, path, trust=False):
         >>> import tempfile
         >>> model = SoundNet8(include_top=False, weights=None)
         >>> path = Path(tempfile.mkdtemp()) / "mine.weights.h5"
-        >>> _ = write_weights(path, {l.name: {v.path.split("/")[-1]: np.asarray(v)
-        ...     for v in l.weights} for l in model.layers if l.weights})
+        >>> _ = write_weights(path, model_variables(model))
         >>> load_weights(model, path) is model   # recorded in SHA256SUMS beside it
         True
     """

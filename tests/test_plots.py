@@ -43,6 +43,14 @@ def test_plot_variant_kl_draws_the_histories_and_the_paper(tmp_path):
     assert ours.get_lines()[1].get_ydata()[0] == 0.45
     offsets = theirs.collections[0].get_offsets()
     assert offsets[:, 1].tolist() == [5.39, 5.43, 5.58, 5.15]
+    # Styles by label; a log epoch axis.
+    fig = plot_variant_kl({"a": frame, "b": frame}, xscale="log",
+                          styles={"b": dict(color="red", linestyle="--")})
+    ours = fig.axes[0]
+    assert ours.get_xscale() == "log"
+    assert ours.get_lines()[0].get_linestyle() == "-"
+    assert ours.get_lines()[1].get_linestyle() == "--"
+    assert ours.get_lines()[1].get_color() == "red"
 
 
 def test_plot_activations_marks_the_transition_and_standardises():
@@ -136,7 +144,7 @@ def test_layer_activations_trace_one_function_per_network(monkeypatch):
         return inference.compile_function(traced)
     monkeypatch.setattr(features, "compile_function", counting)
     # Paths: networks no other test has built (the calls are cached).
-    weights = {kind: str(preset_path(f"{kind}_standin"))
+    weights = {kind: str(preset_path(f"{kind}_scratch_pool"))
                for kind in FIGURE3_LAYERS}
     rng = np.random.default_rng(0)
     recordings = [rng.uniform(-0.5, 0.5, 3 * 16000).astype(np.float32)

@@ -283,8 +283,9 @@ def test_manifest_splits_are_kept(tmp_path):
     np.testing.assert_allclose(stored.target_times, target_times(10.0))
 
 
-@pytest.mark.parametrize("name", ["snf_trunk_pool", "snr_trunk_pool"])
-def test_committed_trunk_histories_hold_the_evidence(name):
+@pytest.mark.parametrize("name", ["snf_trunk_pool", "snr_trunk_pool",
+                                  "snf_scratch_pool", "snr_scratch_pool"])
+def test_committed_pool_histories_hold_the_evidence(name):
     from soundnet_keras.trunk import HISTORY_FIELDS
     from soundnet_keras.weights import PRESETS, recorded_sha256
     from soundnet_keras.weights import PACKAGE_DIR
@@ -301,7 +302,7 @@ def test_committed_trunk_histories_hold_the_evidence(name):
 
 def test_distill_and_trunk_configs_share_one_definition():
     """The hyper-parameters both runs have are StudentConfig's fields (the
-    trunk only starts with fewer epochs); the distillation adds its two."""
+    trunk only starts with fewer epochs); the distillation adds its own."""
     import dataclasses
     from soundnet_keras.training import DistillConfig, StudentConfig
     shared = [f.name for f in dataclasses.fields(StudentConfig)]
@@ -309,7 +310,7 @@ def test_distill_and_trunk_configs_share_one_definition():
     assert issubclass(DistillConfig, StudentConfig)
     assert [f.name for f in dataclasses.fields(TrunkConfig)] == shared
     assert [f.name for f in dataclasses.fields(DistillConfig)] == shared + [
-        "init_from_soundnet8", "clipnorm"]
+        "init_from_soundnet8", "clipnorm", "precision"]
     assert [n for n in vars(TrunkConfig)["__annotations__"]] == ["epochs"]
     assert (TrunkConfig().epochs, DistillConfig().epochs) == (175, 300)
 
@@ -317,6 +318,7 @@ def test_distill_and_trunk_configs_share_one_definition():
 @pytest.mark.parametrize("name,kind", [
     ("snf_trunk_pool", "trunk"), ("snr_trunk_pool", "trunk"),
     ("snf_trunk_standin", "trunk"), ("snr_trunk_standin", "trunk"),
+    ("snf_scratch_pool", "distill"), ("snr_scratch_pool", "distill"),
     ("snf_standin", "distill"), ("snr_standin", "distill"),
     ("snr_lstm_standin", "distill")])
 def test_committed_histories_configs_load(name, kind):

@@ -102,7 +102,7 @@ def test_extract_features_of_variant_layers(factory, layer, dim):
 
 
 @pytest.mark.parametrize("factory,preset,layer", [
-    (sk.SoundNetF, "snf_standin", "fc3"), (sk.SoundNetR, "snr_standin",
+    (sk.SoundNetF, "snf_standin", "fc3"), (sk.SoundNetR, "snr_trunk_pool",
                                            "gru3_bn")])
 def test_distilled_presets_load(factory, preset,
                                 layer):
@@ -120,8 +120,24 @@ def test_snr_recurrent_activation_is_configurable():
     assert model.get_layer("lstm2").forward_layer.activation.__name__ == "tanh"
 
 
-def test_lstm_preset_brings_its_activation():
-    model = sk.SoundNetR(cell="lstm", weights="snr_lstm_standin")
+def test_a_preset_brings_its_architecture(monkeypatch, tmp_path):
+    """A preset's config (here LSTM cells with tanh) builds the model its
+    weights belong to; without it, the paper's ReLU."""
+    from soundnet_keras import weights as W
+    from soundnet_keras.training import save_model_weights
+    monkeypatch.setenv("SOUNDNET_KERAS_HOME", str(tmp_path))
+    save_model_weights(sk.SoundNetR(weights=None, cell="lstm",
+                                    activation="tanh"),
+                       tmp_path / "mine.weights.h5")
+    monkeypatch.setitem(W.PRESETS, "mine", dict(
+        model="snr_lstm", file="mine.weights.h5", shipped=False,
+        config=dict(cell="lstm", batch_norm=True, activation="tanh"),
+        description="a test preset"))
+    recorded = W.recorded_sha256
+    monkeypatch.setattr(W, "recorded_sha256", lambda name: W.sha256(
+        tmp_path / name) if name == "mine.weights.h5" else recorded(name))
+    model = sk.SoundNetR(weights="mine")
+    assert model.name == "snr_lstm"
     assert model.get_layer("lstm1").forward_layer.activation.__name__ == "tanh"
     assert sk.SoundNetR(cell="lstm").get_layer(
         "lstm1").forward_layer.activation.__name__ == "relu"

@@ -6,6 +6,8 @@ import pickle
 import shutil
 from pathlib import Path
 
+import h5py
+import keras
 import numpy as np
 import pytest
 
@@ -142,22 +144,55 @@ def test_missing_weights_error_gives_the_command(tmp_path, monkeypatch):
         sk.SoundNet8()
 
 
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_snr_weights_round_trip_both_directions(cell, tmp_path):
+    """A written SN-R loads into a fresh one with every variable equal and
+    the same outputs: the forward and backward directions of its
+    bidirectional layers, whose variables share their names, are stored
+    apart (files that stored one direction for both are refused)."""
+    from soundnet_keras.training import save_model_weights
+    keras.utils.set_random_seed(1)
+    trained = sk.SoundNetR(weights=None, cell=cell)
+    path = save_model_weights(trained, tmp_path / "snr.weights.h5")
+    keras.utils.set_random_seed(2)
+    fresh = sk.SoundNetR(weights=None, cell=cell)
+    layer = f"{cell}1"
+    forward, backward = (W.layer_variables(fresh.get_layer(layer))[
+        f"{side}_kernel"] for side in ("forward", "backward"))
+    assert not np.array_equal(np.asarray(forward), np.asarray(backward))
+    W.load_into(fresh, path)
+    for a, b in zip(trained.weights, fresh.weights):
+        assert np.array_equal(np.asarray(a), np.asarray(b)), a.path
+    x = np.random.default_rng(0).standard_normal((1, 16000 * 3, 1))
+    np.testing.assert_array_equal(trained.predict(x, verbose=0)[0],
+                                  fresh.predict(x, verbose=0)[0])
+    with h5py.File(path, "r+") as f:        # the old, one-direction layout
+        group = f[layer]
+        for key in list(group):
+            if key.startswith("backward_"):
+                del group[key]
+            else:
+                group.move(key, key[len("forward_"):])
+    with pytest.raises(ValueError, match=f"layer '{layer}' has no variable "
+                       r"'forward_kernel' \(it has \['bias', 'kernel'"):
+        W.load_into(fresh, path)
+
+
 def test_presets_carry_their_architecture():
-    lstm = sk.SoundNetR(weights="snr_lstm_standin")
-    assert lstm.name == "snr_lstm"
-    assert lstm.get_layer("lstm1").forward_layer.cell.activation.__name__ \
-        == "tanh"
     for name, preset in W.PRESETS.items():
         if not preset["shipped"]:
             continue
         model = sk.load_preset(name)
         assert model.name == preset["model"]
-        # Every variable of the model came from the file.
+        # Every variable of the model came from the file, each from its own
+        # entry (a bidirectional layer's two directions apart).
         stored = W.read_weights(W.preset_path(name))
-        layer = model.layers[-3]
-        for var in layer.weights:
-            assert np.array_equal(np.asarray(var), stored[layer.name][
-                var.path.split("/")[-1]]), (name, var.path)
+        for layer in model.layers:
+            variables = W.layer_variables(layer)
+            assert sorted(variables) == sorted(stored.get(layer.name, {}))
+            for key, var in variables.items():
+                assert np.array_equal(np.asarray(var),
+                                      stored[layer.name][key]), (name, key)
     with pytest.raises(ValueError, match="'snf_standin' is a preset of "
                        "'snf'.*load_preset"):
         sk.SoundNet8(weights="snf_standin")
