@@ -383,3 +383,27 @@ def test_cli_baseline_prints_and_writes_the_prior_baseline(targets, tmp_path,
     assert record["split"] == "val" and record["provenance"]["command"]
     assert f"{expected['kl']:.4f}" in capsys.readouterr().out
     assert main(["baseline", "--targets", str(tmp_path / "none")]) == 2
+
+
+def test_check_presets_scores_a_preset_as_numpy_does(targets):
+    """scripts/check_presets.py: the preset's KL on a split equals the KL of
+    its softmax heads at the labelled frames, computed here in NumPy."""
+    from conftest import load_script
+    store = TargetStore(targets)
+    result = load_script("check_presets").score(store, "snf_scratch_pool")
+    student = sk.load_preset("snf_scratch_pool")
+    clip = int(store.meta["clip_seconds"] * store.meta["student_rate"])
+    frames = label_frames("snf", clip, store.target_times)
+    totals = {"objects": [], "places": []}
+    for i in range(store.count("val")):
+        audio, objects, places = store.get("val", i)
+        x = sk.preprocess_input(audio)[None, :, None]
+        probs = student.predict(x, verbose=0)
+        for head, p, q in zip(totals, (objects, places), probs):
+            q = q[0, frames].astype(np.float64)
+            head_kl = np.where(p > 0, p * (np.log(np.where(p > 0, p, 1))
+                                           - np.log(q)), 0).sum(-1)
+            totals[head].append(head_kl.mean())
+    for head in totals:
+        assert result[f"{head}_loss"] == pytest.approx(
+            np.mean(totals[head]), rel=1e-3)
