@@ -25,9 +25,8 @@ def score(store, name, split="val"):
     """The preset's KL on ``split`` of ``store``: total, objects, places."""
     student = sk.load_preset(name)
     clip = int(store.meta["clip_seconds"] * store.meta["student_rate"])
-    spec = "snf" if PRESETS[name]["model"] == "snf" else "snr"
-    model = distillation_model(student, label_frames(spec, clip,
-                                                     store.target_times))
+    model = distillation_model(student, label_frames(
+        PRESETS[name]["model"], clip, store.target_times))
     model.compile(loss=[kl_divergence] * 2)
     return model.evaluate(make_dataset(store, split, 64, shuffle=False,
                                        repeat=False),

@@ -22,14 +22,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from soundnet_keras.weights import PACKAGE_DIR as PRESETS, sha256
-
-
-def record_sum(sums, name, digest):
-    """``SHA256SUMS`` with ``name``'s line replaced (or appended)."""
-    lines = [line for line in sums.read_text().splitlines()
-             if line.split()[-1:] != [name]]
-    sums.write_text("\n".join(lines + [f"{digest}  {name}"]) + "\n")
+from soundnet_keras.weights import PACKAGE_DIR as PRESETS, record_sha256
 
 
 def main(argv=None):
@@ -61,8 +54,7 @@ def main(argv=None):
                  "epochs it has")
     target = presets / f"{args.name}.weights.h5"
     shutil.copyfile(weights, target)
-    digest = sha256(target)
-    record_sum(presets / "SHA256SUMS", target.name, digest)
+    digest = record_sha256(target)
     print(f"{weights} -> presets/{target.name} (sha256 {digest})")
     return 0
 

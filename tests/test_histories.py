@@ -131,8 +131,8 @@ def test_publish_preset_copies_history_and_weights_with_their_sum(tmp_path):
     run, presets = tmp_path / "run", tmp_path / "presets"
     run.mkdir()
     (presets / "histories").mkdir(parents=True)
-    (presets / "SHA256SUMS").write_text("0" * 64 + "  other.weights.h5\n"
-                                        + "1" * 64 + "  new.weights.h5\n")
+    (presets / "SHA256SUMS").write_text("1" * 64 + "  new.weights.h5\n"
+                                        + "0" * 64 + "  other.weights.h5\n")
     record = dict(config=dict(model="snr"), epochs=[dict(epoch=1)])
     (run / "history.json").write_text(json.dumps(record))
     (run / "history.csv").write_text("epoch\n1\n")
@@ -148,7 +148,7 @@ def test_publish_preset_copies_history_and_weights_with_their_sum(tmp_path):
     assert (presets / "new.weights.h5").read_bytes() == b"weights"
     digest = hashlib.sha256(b"weights").hexdigest()
     assert (presets / "SHA256SUMS").read_text().splitlines() == [
-        "0" * 64 + "  other.weights.h5", f"{digest}  new.weights.h5"]
+        f"{digest}  new.weights.h5", "0" * 64 + "  other.weights.h5"]
     with pytest.raises(SystemExit, match="is .* a student run"):
         publish.main([str(tmp_path / "nothing"), "x", "--presets",
                        str(presets)])
