@@ -2,7 +2,9 @@
 
 :data:`TABLE4` lists the rows of Table 4 (Wang & Metze 2017): the 50-d
 low-level feature, SoundNet-8's conv5, and layers of the distilled SN-F and
-SN-R networks, each a feature kind of :mod:`sed.features`.
+SN-R networks, each a feature kind of :mod:`sed.features` (the students
+distilled with SoundNet-8's trunk; :data:`SCRATCH_ROWS` repeats their rows on
+the students trained from scratch, as the paper's were).
 :func:`run_table4` trains the detector of :mod:`sed.train` on each row with
 one recipe (:data:`sed.train.DEFAULTS`, or a YAML config), keeps the run
 folders (checkpoints, weights) under ``runs``, copies each run's
@@ -78,13 +80,25 @@ TABLE4 = (
         SNR),
 )
 
+#: The paper-faithful students, trained from scratch (the whole network)
+#: on the same pool, for the rows of :data:`SCRATCH_ROWS`.
+SCRATCH_STUDENTS = {SNF: "snf_scratch_pool", SNR: "snr_scratch_pool"}
+
+#: Table 4's SN-F and SN-R rows again on the students trained from scratch
+#: (``<row>_scratch``, labelled "... (from scratch)"); the paper's TERs are
+#: those of its rows (its students were trained from scratch).
+SCRATCH_ROWS = tuple(
+    Row(f"{row.name}_scratch", f"{row.label} (from scratch)", row.kind,
+        row.paper, SCRATCH_STUDENTS[row.weights])
+    for row in TABLE4 if row.weights in SCRATCH_STUDENTS)
+
 #: Rows beyond the paper's table that experiments may name: the low-level
 #: feature of [6]'s kind (openSMILE emobase, PCA to 50, not whitened), the
-#: paper's "Low-level" row as its authors most likely computed it; the
-#: paper's TERs are that row's.
+#: paper's "Low-level" row as its authors most likely computed it (the
+#: paper's TERs are that row's), and :data:`SCRATCH_ROWS`.
 EXTRA_ROWS = (
     Row("opensmile", "Low-level (openSMILE)", "opensmile", (15.2, 82.8, 81.0)),
-)
+) + SCRATCH_ROWS
 
 #: The committed histories of the Table 4 runs in the checkout: what
 #: :func:`table4` and :mod:`sed.plots` read by default. (Training writes to
@@ -283,12 +297,12 @@ def run_table4(corpus, epochs, runs="runs/table4", histories=None,
 
 def table4(histories=COMMITTED_HISTORIES):
     """Table 4 from the histories folder: one line per row that has a
-    history, in the paper's order (columns :data:`TABLE4_COLUMNS`; TERs as
+    history, in the paper's order, then :data:`EXTRA_ROWS` (columns :data:`TABLE4_COLUMNS`; TERs as
     fractions, the paper's converted from percent): the last epoch's TERs,
     and the epoch of the lowest validation TER with its validation and test
     TER (``best_*``: the model a user would keep)."""
     lines = []
-    for row in TABLE4:
+    for row in TABLE4 + EXTRA_ROWS:
         path = Path(histories) / row.name / "history.json"
         if not path.is_file():
             continue
@@ -528,6 +542,7 @@ def sweep_table(runs):
 
 
 __all__ = ["COMMITTED_HISTORIES", "COMMITTED_SWEEPS", "EXTRA_ROWS",
+           "SCRATCH_ROWS", "SCRATCH_STUDENTS",
            "HISTORY_FILES", "PRETRAIN_EPOCHS", "PRETRAIN_FILES", "Row",
            "TABLE4",
            "TABLE4_COLUMNS", "SWEEP_COLUMNS", "VARIANTS",

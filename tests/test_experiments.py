@@ -2,12 +2,13 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from sed.experiments import (TABLE4, TABLE4_COLUMNS, row_config, run_table4,
-                             table4, table4_row)
+from sed.experiments import (SCRATCH_ROWS, TABLE4, TABLE4_COLUMNS,
+                             row_config, run_table4, table4, table4_row)
 from sed.features import parse_kind
 
 # The recipe, small and fast (as tests/test_sed_train.py).
@@ -26,6 +27,22 @@ def test_rows_are_the_papers():
         is table4_row("snr_gru1_bn")
     with pytest.raises(ValueError, match="No Table 4 row 'gru9'.*lowlevel"):
         table4_row("gru9")
+
+
+def test_scratch_rows_repeat_the_student_rows_on_the_scratch_students():
+    from soundnet_keras.weights import PRESETS
+    students = [r for r in TABLE4 if r.kind.startswith(("snf:", "snr:"))]
+    assert [r.name for r in SCRATCH_ROWS] == [f"{r.name}_scratch"
+                                              for r in students]
+    for row, student in zip(SCRATCH_ROWS, students):
+        assert (row.kind, row.paper) == (student.kind, student.paper)
+        assert row.label == f"{student.label} (from scratch)"
+        assert row.weights == f"{row.kind[:3]}_scratch_pool"
+        assert row.weights in PRESETS
+        assert table4_row(row.name) is row   # by name, not the trunk row
+    cfg = row_config(table4_row("snr_gru1_bn_scratch"), "corpus", 3, "runs")
+    assert cfg["feats"]["weights"] == "snr_scratch_pool"
+    assert cfg["training"]["out"] == str(Path("runs") / "snr_gru1_bn_scratch")
 
 
 def test_row_config_sets_kind_corpus_epochs_and_folder(tmp_path):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sed.experiments import HISTORY_FILES, TABLE4, TABLE4_COLUMNS
+from sed.experiments import EXTRA_ROWS, HISTORY_FILES, TABLE4, TABLE4_COLUMNS
 from sed.plots import FIGURE2_FIELDS, FIGURE2_ROWS
 from soundnet_keras.plots import VARIANT_HISTORIES
 
@@ -57,7 +57,7 @@ def test_every_figure2_row_has_a_history():
 def test_table4_histories_hold_figure2_fields(path):
     record = json.loads(path.read_text())
     check_provenance(record, path.parent.name)
-    assert path.parent.name in {row.name for row in TABLE4}
+    assert path.parent.name in {row.name for row in TABLE4 + EXTRA_ROWS}
     for name in HISTORY_FILES:
         assert (path.parent / name).is_file(), name
     epochs = record["epochs"]
@@ -67,8 +67,9 @@ def test_table4_histories_hold_figure2_fields(path):
         for field in FIGURE2_FIELDS + ("steps", "time_s"):
             assert row.get(field) is not None, (row["epoch"], field)
     assert record["config"]["training"]["epochs"] >= len(epochs)
-    kind = next(r.kind for r in TABLE4 if r.name == path.parent.name)
-    assert record["config"]["feats"]["kind"] == kind
+    row = next(r for r in TABLE4 + EXTRA_ROWS if r.name == path.parent.name)
+    assert record["config"]["feats"]["kind"] == row.kind
+    assert record["config"]["feats"]["weights"] == row.weights
 
 
 def test_table4_csv_matches_the_histories():
