@@ -26,7 +26,8 @@ skipped, an interrupted row resumes from its last checkpoint (exactly, see
 row that diverged is reported and skipped (delete its run folder to retry).
 Rows are independent: two processes may share a corpus and an output folder
 if they run disjoint ``rows`` (on a 2-core machine, two processes with
-``TF_NUM_INTRAOP_THREADS=1`` each train about 1.7 times as fast as one).
+``TF_NUM_INTRAOP_THREADS=1`` each make about 1.5 times as many steps in all
+as one process with both cores: ``benchmarks/ctc_sweep.py``).
 
 Example:
     >>> [row.name for row in TABLE4][:3]
