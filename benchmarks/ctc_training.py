@@ -11,7 +11,9 @@ tokens per sequence, random features of 256 dimensions (SoundNet conv5;
   directions in one loop, hand-written backward pass through time), in a
   plain ``tf.function`` and with XLA (``jit_compile=True``);
 * ``keras (before)``: the same step with ``keras.layers.Bidirectional(LSTM)``
-  in place of the engine, the detector's network before the engine (cells
+  in place of the engine, the detector's network before the engine, with
+  today's loss (its hand-written gradient, which the step before the engine
+  did not have, makes this baseline faster than it was) (cells
   ``tanh`` and ``relu`` only: Keras' LSTM has no ``relu_g``);
 * ``plain keras``: ``Bidirectional(LSTM)`` + ``Dense`` and
   ``tf.nn.ctc_loss`` (no hinting) / frames, what a Keras user would write.
