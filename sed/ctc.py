@@ -142,7 +142,8 @@ def _ctc_nll(labels, logits, label_length, logit_length, label_frames,
                 _skip(ext_reversed))[1:], logit_length, states)
             valid = (tf.range(frames)[:, None, None]
                      < logit_length[None, :, None]) & \
-                (tf.range(_dim(emit, 2))[None, None, :] < states[None, :, None])
+                (tf.range(_dim(emit, 2))[None, None, :]
+                 < states[None, :, None])
             log_occupancy = alphas[1:] + betas - emit - log_prob[None, :, None]
             occupancy = tf.where(valid, tf.exp(tf.minimum(log_occupancy, 0.0)),
                                  tf.zeros([], emit.dtype))      # [T, B, S]
@@ -172,9 +173,9 @@ def ctc_loss(labels, logits, label_length, logit_length, label_frames=None,
 
     Standard CTC (blank = 0; a skip over a blank only between distinct
     labels), computed in log space by a ``tf.scan`` over time, batched, and
-    differentiable (a hand-written gradient: one more ``tf.scan``); it runs in graph mode (also
-    when called eagerly) and can be used inside ``tf.function``, also with
-    ``jit_compile=True``.
+    differentiable (a hand-written gradient: one more ``tf.scan``); it runs
+    in graph mode (also when called eagerly) and can be used inside
+    ``tf.function``, also with ``jit_compile=True``.
 
     With ``label_frames`` and ``tolerance`` (alignment hinting, Wang & Metze
     2017, Section 3.2): the lattice states of label ``i`` of sequence ``b``

@@ -298,8 +298,9 @@ def run_table4(corpus, epochs, runs="runs/table4", histories=None,
 
 def table4(histories=COMMITTED_HISTORIES):
     """Table 4 from the histories folder: one line per row that has a
-    history, in the paper's order, then :data:`EXTRA_ROWS` (columns :data:`TABLE4_COLUMNS`; TERs as
-    fractions, the paper's converted from percent): the last epoch's TERs,
+    history, in the paper's order, then :data:`EXTRA_ROWS` (columns
+    :data:`TABLE4_COLUMNS`; TERs as fractions, the paper's converted from
+    percent): the last epoch's TERs,
     and the epoch of the lowest validation TER with its validation and test
     TER (``best_*``: the model a user would keep)."""
     lines = []
