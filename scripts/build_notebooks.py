@@ -328,7 +328,9 @@ v2, one run per row with the paper's recipe (ReLU on the LSTM's cell input, lr 3
 Nesterov 0.9, no clipping) and the same number of epochs (printed above, with each
 row's status; the paper trained 200 epochs, 500 for the low-level feature); the SN-F
 and SN-R rows use the pretrained-trunk students distilled on a separate pool of real
-recordings (`snf_trunk_pool`, `snr_trunk_pool`). TERs are at the last epoch, in
+recordings (`snf_trunk_pool`, `snr_trunk_pool`); the rows marked "(from scratch)"
+repeat them on the paper-faithful students trained from scratch on the same pool
+(`snf_scratch_pool`, `snr_scratch_pool`). TERs are at the last epoch, in
 percent; the last column gives the validation and test TER of the epoch with the
 lowest validation TER, and that epoch.
 """),
