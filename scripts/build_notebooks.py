@@ -156,12 +156,15 @@ of mixtures of real recordings, 17 event types, split 3:1:1; README, "Corpora"):
 three features (the openSMILE low-level feature of [6]'s kind, this project's own
 low-level feature, SoundNet-8 conv5) x two recipes (the paper's: ReLU on the LSTM's
 cell input, lr 3.0, no clipping; and tanh with the gradient norm clipped at 1) x two
-seeds. The paper's two student rows, SN-F fc1 and SN-R gru1-BN, come from Table 4's
+seeds, and the openSMILE feature once more with frame-wise pre-training before the
+paper's recipe (10 epochs; two seeds). The paper's two student rows, SN-F fc1 and
+SN-R gru1-BN, come from Table 4's
 runs (`sed-ctc experiments table4`: the paper's recipe, one seed, the
 pretrained-trunk students `snf_trunk_pool` and `snr_trunk_pool`), where those have
 a history. The printout above says how many epochs each run has reached (the paper:
 200; runs continue where they stopped). Every seed is a line of its own: colour =
-feature, solid = the paper's recipe, dashed = tanh + clipping.
+feature, solid = the paper's recipe, dotted = with frame-wise pre-training, dashed =
+tanh + clipping.
 """),
     code("""
 fig = sp.plot_warmup(histories)
