@@ -143,7 +143,7 @@ from sed.experiments import sweep_table, warmup_marks
 from soundnet_keras.plots import describe_run
 
 HISTORIES = "histories/warmup"
-histories = sp.figure2_histories(HISTORIES, "histories/table4")
+histories = sp.figure2_histories(HISTORIES, "histories/table4_20epochs")
 for name, history in histories.items():
     cfg = history.attrs["config"]
     print(f"{name}: {len(history)} of {cfg['training']['epochs']} epochs, "
@@ -321,7 +321,7 @@ the timing (Figure 3).
 from sed import plots as sp
 from sed.experiments import table4
 
-HISTORIES = "histories/table4"
+HISTORIES = "histories/table4_20epochs"
 runs = table4(HISTORIES)
 runs[["label", "epochs", "status"]].set_index("label").T
 """),

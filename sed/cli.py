@@ -7,7 +7,7 @@ which would shadow GNU sed in an activated environment).
     sed-ctc evaluate --model RUN_DIR --corpus DIR [--splits val test] [--json FILE]
     sed-ctc detect FILE... --model RUN_DIR [--tsv] [--plot OUT.png [--reference ANN.tsv]]
     sed-ctc features --corpus DIR --kinds KIND... [--weights W] [--cache-dir DIR]
-    sed-ctc experiments table4 --corpus DIR --epochs N [--rows ROW...] [--jobs 2] [--publish]
+    sed-ctc experiments table4 --corpus DIR [--seeds 0 1 2] [--rows ROW...] [--jobs 2] [--publish]
     sed-ctc experiments sweep --corpus DIR --epochs N --rows ROW... --seeds 0 1 --variants paper tanh_clipped
     sed-ctc plot RUN_DIR... --out FILE.png
     sed-ctc corpus {standin,default,pool,summary} ...   (sed.corpora.cli)
@@ -157,10 +157,20 @@ def _features(args):
 def _experiments(args):
     _need(args.corpus, args.config)
     import pandas as pd
-    from .experiments import COMMITTED_HISTORIES, run_sweep, run_table4
+    from .experiments import (COMMITTED_HISTORIES, TABLE4_PATIENCE,
+                              TABLE4_SEEDS, run_sweep, run_table4)
+    for flag, value in (("--epochs", args.epochs), ("--jobs", args.jobs),
+                        ("--threads", args.threads)):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} must be at least 1. Received {value}")
+    if args.patience is not None and args.patience < 0:
+        raise ValueError(f"--patience must be 0 (never stop early) or more. "
+                         f"Received {args.patience}")
     if args.experiment == "sweep":
+        if args.epochs is None:
+            raise ValueError("sweep needs --epochs")
         table = run_sweep(args.corpus, args.epochs, args.rows or [
-            "lowlevel", "soundnet8_conv5"], args.seeds, args.variants,
+            "lowlevel", "soundnet8_conv5"], args.seeds or [0], args.variants,
             runs=args.runs or "runs/sweep", base=args.config,
             jobs=args.jobs if args.jobs is not None else 2,
             threads=args.threads, log=_log,
@@ -173,14 +183,17 @@ def _experiments(args):
     args.runs = args.runs or "runs/table4"
     histories = args.histories or (COMMITTED_HISTORIES if args.publish else
                                    Path(args.runs) / "histories")
-    table = run_table4(args.corpus, args.epochs, runs=args.runs,
+    patience = TABLE4_PATIENCE if args.patience is None else \
+        (args.patience or None)
+    table = run_table4(args.corpus, args.epochs or 200, runs=args.runs,
                        histories=histories, rows=args.rows,
+                       seeds=args.seeds or TABLE4_SEEDS, patience=patience,
                        base=args.config, log=_log,
                        progress=not args.no_progress,
                        jobs=args.jobs if args.jobs is not None else 1,
                        threads=args.threads)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
-        print(table.drop(columns=["kind"]).to_string(
+        print(table.drop(columns=["kind", "label"]).to_string(
             index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"written to {Path(histories) / 'table4.csv'}")
     return 0
@@ -276,16 +289,21 @@ def parser():
                             " or rows x seeds x recipe variants (sweep)")
     p.add_argument("experiment", choices=["table4", "sweep"])
     p.add_argument("--corpus", required=True, help="the corpus folder")
-    p.add_argument("--epochs", type=int, required=True,
-                   help="epochs per row")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs per run (table4: at most, default 200; "
+                   "sweep: required)")
+    p.add_argument("--patience", type=int, default=None,
+                   help="table4: stop a run when its validation TER has not "
+                   "improved for this many epochs (default 15; 0: never)")
     p.add_argument("--rows", nargs="+", metavar="ROW", help="only these rows "
                    "(names such as lowlevel snr_gru1_bn, or feature kinds)")
     p.add_argument("--config", help="base recipe, a YAML file (default: "
                    "sed.train.DEFAULTS)")
     p.add_argument("--runs", help="run folders (checkpoints, weights); "
                    "default runs/table4 or runs/sweep")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0],
-                   help="sweep: seeds (default 0)")
+    p.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help="seeds (initialisation and data order; default: "
+                   "table4 0 1 2, sweep 0)")
     p.add_argument("--variants", nargs="+", default=["paper"],
                    help="sweep: recipe variants: paper, paper_pretrain "
                    "(with frame-wise pre-training), tanh_clipped")

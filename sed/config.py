@@ -29,16 +29,25 @@ DEFAULTS = {
     "opt": {"learning_rate": 3.0, "momentum": 0.9, "nesterov": True,
             "lr_factor": 0.8, "lr_patience": 5, "clipnorm": None},
     "feats": {"kind": "soundnet8:conv5", "weights": "default",
-              "cache_dir": None},
+              "cache_dir": None, "scaling": None},
     "training": {"corpus": None, "out": None, "epochs": 200,
                  "batch_size": 5, "chunk_frames": 500, "tolerance": 10,
                  "seed": 0, "jit_compile": True, "progress": True,
-                 "pretrain_epochs": 0},
+                 "pretrain_epochs": 0, "patience": None},
 }
 
+#: How the features are standardised on the training split
+#: (``feats.scaling``, :class:`sed.features.Normaliser`): ``"dimension"``
+#: centres each dimension and divides it by its own standard deviation;
+#: ``"common"`` centres each dimension and divides all by one scale (the
+#: root mean variance), which keeps the dimensions' relative variances (and
+#: so what a batch-norm layer's scale factors did); ``None``: the feature
+#: kind's own choice (``"common"`` for ``opensmile``, else ``"dimension"``).
+SCALINGS = ("dimension", "common")
+
 #: The variant the first experiments used: tanh cells and the gradient's
-#: global norm clipped at 1 (``sed/configs/lowlevel.yaml``,
-#: ``soundnet8_conv5.yaml``).
+#: global norm clipped at 1 (the ``tanh_clipped`` variant of the warm-up
+#: sweep, :data:`sed.experiments.VARIANTS`).
 TANH_CLIPPED = {"net": {"activation": "tanh"}, "opt": {"clipnorm": 1.0}}
 
 #: Config keys that may change when a run is resumed.
@@ -55,13 +64,15 @@ SCHEMA = {
             "lr_patience": Field(int, 1),
             "clipnorm": Field(float, 0, exclusive=True, nullable=True)},
     "feats": {"kind": Field(str), "weights": Field(str, nullable=True),
-              "cache_dir": Field(str, nullable=True)},
+              "cache_dir": Field(str, nullable=True),
+              "scaling": Field(str, choices=SCALINGS, nullable=True)},
     "training": {"corpus": Field(str, nullable=True),
                  "out": Field(str, nullable=True), "epochs": Field(int, 0),
                  "batch_size": Field(int, 1), "chunk_frames": Field(int, 1),
                  "tolerance": Field(int, 0, nullable=True),
                  "seed": Field(int, 0), "jit_compile": Field(bool),
-                 "progress": Field(bool), "pretrain_epochs": Field(int, 0)},
+                 "progress": Field(bool), "pretrain_epochs": Field(int, 0),
+                 "patience": Field(int, 1, nullable=True)},
 }
 
 
@@ -130,5 +141,5 @@ def comparable(config):
     return cfg
 
 
-__all__ = ["DEFAULTS", "RESUMABLE_CHANGES", "SCHEMA", "TANH_CLIPPED",
+__all__ = ["DEFAULTS", "RESUMABLE_CHANGES", "SCALINGS", "SCHEMA", "TANH_CLIPPED",
            "comparable", "load_config", "resolve_config"]

@@ -268,7 +268,7 @@ def prepare_features(config, progress=True, workers=1):
            for split in SPLITS}
     if not raw["train"]:
         raise ValueError(f"{tr['corpus']}: the train split is empty")
-    normaliser = normaliser_for(extractor).fit(
+    normaliser = normaliser_for(extractor, feats["scaling"]).fit(
         values for values, _ in raw["train"])
     data = {}
     for split in SPLITS:

@@ -48,14 +48,16 @@ import pandas as pd
 
 class Row(NamedTuple):
     """One row of Table 4: ``name`` (a folder name), ``label`` (as the paper
-    prints it), the feature ``kind``, the paper's TERs in percent and the
+    prints it), the feature ``kind``, the paper's TERs in percent, the
     network's ``weights`` (a preset name; ``"default"``: the kind's
-    default)."""
+    default) and the feature ``scaling`` its Table 4 runs use
+    (``feats.scaling``, :data:`sed.config.SCALINGS`)."""
     name: str
     label: str
     kind: str
     paper: tuple
     weights: str = "default"
+    scaling: str = "common"
 
 
 #: The students' presets of the SN-F and SN-R rows: the pretrained-trunk
@@ -63,15 +65,26 @@ class Row(NamedTuple):
 SNF, SNR = "snf_trunk_pool", "snr_trunk_pool"
 
 #: The rows of Table 4 with the paper's TER (%, train / val / test).
+#: The network features are centred and scaled by one common factor
+#: (``"common"``), so each dimension keeps its relative variance and a
+#: batch-norm layer's scale factors reach the detector (per-dimension
+#: standardisation would cancel them: the ``gru_k`` and ``gru_k_bn`` inputs
+#: would be equal); the project's own low-level feature is standardised per
+#: dimension (``"dimension"``), the openSMILE one keeps its PCA variances.
+#: SN-F and SN-R share their pool5 (the same frozen trunk): one row,
+#: ``snf_pool5``; the paper's two rows are its two students' own trunks.
 TABLE4 = (
-    Row("lowlevel", "Low-level", "lowlevel", (15.2, 82.8, 81.0)),
+    Row("lowlevel", "Low-level", "lowlevel", (15.2, 82.8, 81.0),
+        scaling="dimension"),
+    Row("opensmile", "Low-level (openSMILE)", "opensmile",
+        (15.2, 82.8, 81.0)),
     Row("soundnet8_conv5", "SoundNet conv5", "soundnet8:conv5",
         (2.3, 76.6, 74.0)),
-    Row("snf_pool5", "SN-F pool5", "snf:pool5", (3.5, 80.5, 77.4), SNF),
+    Row("snf_pool5", "SN-F / SN-R pool5", "snf:pool5", (3.5, 80.5, 77.4),
+        SNF),
     Row("snf_fc1", "SN-F fc1", "snf:fc1", (6.1, 79.9, 77.8), SNF),
     Row("snf_fc2", "SN-F fc2", "snf:fc2", (6.5, 82.2, 79.2), SNF),
     Row("snf_fc3", "SN-F fc3", "snf:fc3", (4.6, 80.8, 77.6), SNF),
-    Row("snr_pool5", "SN-R pool5", "snr:pool5", (3.0, 78.9, 74.9), SNR),
     Row("snr_gru1", "SN-R gru1", "snr:gru1", (3.0, 77.8, 78.4), SNR),
     Row("snr_gru1_bn", "SN-R gru1-BN", "snr:gru1_bn", (1.2, 75.8, 76.7), SNR),
     Row("snr_gru2", "SN-R gru2", "snr:gru2", (3.0, 84.5, 80.6), SNR),
@@ -81,48 +94,64 @@ TABLE4 = (
         SNR),
 )
 
+#: SN-R's pool5 on the trunk students: the same feature as ``snf_pool5``
+#: (a row of the first, 20-epoch table; not run again).
+SNR_POOL5 = Row("snr_pool5", "SN-R pool5", "snr:pool5", (3.0, 78.9, 74.9),
+                SNR)
+
 #: The paper-faithful students, trained from scratch (the whole network)
 #: on the same pool, for the rows of :data:`SCRATCH_ROWS`.
 SCRATCH_STUDENTS = {SNF: "snf_scratch_pool", SNR: "snr_scratch_pool"}
 
 #: Table 4's SN-F and SN-R rows again on the students trained from scratch
-#: (``<row>_scratch``, labelled "... (from scratch)"); the paper's TERs are
-#: those of its rows (its students were trained from scratch).
+#: (``<row>_scratch``, labelled "... (from scratch)"; their pool5 features
+#: differ); the paper's TERs are those of its rows (its students were
+#: trained from scratch).
 SCRATCH_ROWS = tuple(
-    Row(f"{row.name}_scratch", f"{row.label} (from scratch)", row.kind,
+    Row(f"{row.name}_scratch",
+        f"{row.label.replace(' / SN-R', '')} (from scratch)", row.kind,
         row.paper, SCRATCH_STUDENTS[row.weights])
-    for row in TABLE4 if row.weights in SCRATCH_STUDENTS)
+    for row in TABLE4[:7] + (SNR_POOL5,) + TABLE4[7:]
+    if row.weights in SCRATCH_STUDENTS)
 
-#: Rows beyond the paper's table that experiments may name: the low-level
-#: feature of [6]'s kind (openSMILE emobase, PCA to 50, not whitened), the
-#: paper's "Low-level" row as its authors most likely computed it (the
-#: paper's TERs are that row's), and :data:`SCRATCH_ROWS`.
-EXTRA_ROWS = (
-    Row("opensmile", "Low-level (openSMILE)", "opensmile", (15.2, 82.8, 81.0)),
-) + SCRATCH_ROWS
+#: Rows beyond :data:`TABLE4` that experiments may name.
+EXTRA_ROWS = (SNR_POOL5,) + SCRATCH_ROWS
 
-#: The committed histories of the Table 4 runs in the checkout: what
-#: :func:`table4` and :mod:`sed.plots` read by default. (Training writes to
-#: ``histories``, relative to the working folder as on the command line.)
+#: Epochs without a better validation TER after which a Table 4 run stops
+#: (three learning-rate decays of the paper's schedule).
+TABLE4_PATIENCE = 15
+
+#: Seeds of each Table 4 row (initialisation and data order).
+TABLE4_SEEDS = (0, 1, 2)
+
+#: The committed histories of the Table 4 runs in the checkout, one folder
+#: per run, ``<row>-seed<k>``: what :func:`table4` and :mod:`sed.plots` read
+#: by default. (Training writes to ``histories``, relative to the working
+#: folder as on the command line.)
 COMMITTED_HISTORIES = (Path(__file__).resolve().parent.parent / "notebooks"
                        / "histories" / "table4")
+
+#: The first Table 4: one seed per row, 20 epochs, every feature
+#: standardised per dimension (kept as it was run).
+TABLE4_20EPOCHS = COMMITTED_HISTORIES.parent / "table4_20epochs"
 
 #: The committed histories of the warm-up sweep (Figure 2): what
 #: ``sed-ctc experiments sweep --publish`` writes.
 COMMITTED_SWEEPS = COMMITTED_HISTORIES.parent / "warmup"
 
 #: The files of a run copied to the histories folder.
-HISTORY_FILES = ("history.json", "history.csv", "config.yaml")
+HISTORY_FILES = ("history.json", "history.csv", "config.yaml",
+                 "best_test.json")
 
 #: A run's frame-wise pre-training history (``training.pretrain_epochs``),
 #: copied beside its history where the run has one.
 PRETRAIN_FILES = ("pretrain/history.json", "pretrain/history.csv")
 
-#: The columns of ``table4.csv``.
-TABLE4_COLUMNS = ("row", "label", "kind", "epochs", "train_ter", "val_ter",
-                  "test_ter", "best_val_ter", "best_epoch", "best_test_ter",
-                  "paper_train_ter",
-                  "paper_val_ter", "paper_test_ter", "status")
+#: The columns of ``table4.csv``: one line per run.
+TABLE4_COLUMNS = ("run", "row", "label", "kind", "seed", "scaling", "epochs",
+                  "train_ter", "val_ter", "test_ter", "best_val_ter",
+                  "best_epoch", "best_test_ter", "paper_train_ter",
+                  "paper_val_ter", "paper_test_ter", "status", "stop_reason")
 
 
 def table4_row(name):
@@ -148,11 +177,22 @@ def _published(dest):
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def _will_train(run_dir, epochs):
-    """Whether :func:`run_table4` trains the row of ``run_dir``."""
-    done, stopped = _history_state(run_dir / "history.json")
-    return not stopped and not (
-        done >= epochs and (run_dir / "model.weights.h5").is_file())
+def _run_done(run_dir, config):
+    """Whether the run of ``run_dir`` has finished under ``config``'s
+    epochs and patience (:func:`sed.train.finished`), final weights
+    written."""
+    from .train import finished
+    record = _published(run_dir)
+    tr = config["training"]
+    return record is not None and (run_dir / "model.weights.h5").is_file() \
+        and finished(record["epochs"], tr["epochs"], tr["patience"]) \
+        is not None
+
+
+def _will_train(run_dir, config):
+    """Whether :func:`run_table4` trains the run of ``run_dir``."""
+    _, stopped = _history_state(run_dir / "history.json")
+    return not stopped and not _run_done(run_dir, config)
 
 
 def check_publishable(config, dest):
@@ -211,85 +251,118 @@ def row_config(row, corpus, epochs, runs, base=None, progress=True):
     return config
 
 
-def run_table4(corpus, epochs, runs="runs/table4", histories=None,
-               rows=None, base=None, log=print, progress=True,
-               publish=False, jobs=1, threads=1):
-    """Trains the CTC-RNN on every row of Table 4 (or ``rows``); resumable.
+def table4_runs(corpus, epochs=200, runs="runs/table4", rows=None,
+                seeds=TABLE4_SEEDS, patience=TABLE4_PATIENCE, base=None,
+                progress=False):
+    """``{name: config}`` of the Table 4 runs: every row (or ``rows``) x
+    seed, seed by seed; ``name`` is ``<row>-seed<k>``, the run folder
+    ``runs/<name>``. Each config is ``base`` (default: the paper's recipe,
+    :data:`sed.config.DEFAULTS`) with the row's feature kind, weights and
+    scaling (:class:`Row`), the seed, ``epochs`` and ``patience``.
+
+    Example:
+        >>> runs = table4_runs("data/standin", rows=["lowlevel"], seeds=[1])
+        >>> cfg = runs["lowlevel-seed1"]
+        >>> cfg["feats"]["scaling"], cfg["training"]["seed"], \\
+        ...     cfg["training"]["patience"]
+        ('dimension', 1, 15)
+    """
+    from .config import resolve_config
+    selected = TABLE4 if rows is None else [table4_row(r) for r in rows]
+    out = {}
+    for seed in seeds:
+        for row in selected:
+            name = f"{row.name}-seed{int(seed)}"
+            config = row_config(row, corpus, epochs, runs, base, progress)
+            config["feats"]["scaling"] = row.scaling
+            config["training"].update(seed=int(seed), patience=patience,
+                                      out=str(Path(runs) / name))
+            out[name] = resolve_config(config)
+    return out
+
+
+def run_table4(corpus, epochs=200, runs="runs/table4", histories=None,
+               rows=None, seeds=TABLE4_SEEDS, patience=TABLE4_PATIENCE,
+               base=None, log=print, progress=True, publish=False, jobs=1,
+               threads=1):
+    """Trains the CTC-RNN on every row of Table 4 (or ``rows``) with each
+    seed (:func:`table4_runs`); resumable: the same call continues the
+    whole table where it stopped.
 
     Args:
         corpus: the corpus folder (:func:`sed.corpora.load_corpus`).
-        epochs: epochs per row.
+        epochs: the most epochs per run.
         runs: the folder of the run folders (checkpoints and weights).
-        histories: where each row's history, config and provenance, and
+        histories: where each run's history, config and provenance (and its
+            best epoch's test outcome, ``best_test.json``), and
             ``table4.csv``, go (default ``<runs>/histories``, or
             :data:`COMMITTED_HISTORIES` with ``publish``).
         rows: names, labels or kinds of the rows to run (default: all).
+        seeds: the seeds of each row.
+        patience: a run stops when its validation TER has not improved for
+            this many epochs (None: it runs ``epochs``).
         base: the recipe, a config dict or YAML path (default
-            :data:`sed.train.DEFAULTS`); its ``feats.kind``,
-            ``training.corpus``, ``training.epochs`` and ``training.out``
-            are set per row.
+            :data:`sed.train.DEFAULTS`); the row, seed, corpus, epochs,
+            patience and run folder are set per run.
         log: a function taking progress messages (None for silence).
-        progress: show progress bars.
+        progress: show progress bars (with ``jobs`` 1).
         publish: write to the committed histories (when ``histories`` is
             not given).
-        jobs: rows trained at once; above 1, each in a worker process of
-            ``threads`` TensorFlow threads, in the order of ``rows`` (as
-            :func:`run_sweep`; no progress bars).
+        jobs: runs trained at once; above 1, each in a worker process of
+            ``threads`` TensorFlow threads, seed by seed in the order of
+            ``rows`` (no progress bars).
         threads: TensorFlow threads per worker process (with ``jobs`` > 1).
 
     Returns:
-        The table (:func:`table4`) over all rows found in ``histories``.
+        The table (:func:`table4`) over all runs found in ``histories``.
 
     Raises:
-        ValueError: when a row's published history has another config.
+        ValueError: when a run's published history has another config.
     """
     from .dataset import fill_features
     from .train import TrainingDiverged, train
     say = log or (lambda *_: None)
-    selected = TABLE4 if rows is None else [table4_row(r) for r in rows]
+    configs = table4_runs(corpus, epochs, runs, rows, seeds, patience, base,
+                          progress=progress and jobs == 1)
     if histories is None:
         histories = COMMITTED_HISTORIES if publish else \
             Path(runs) / "histories"
     histories = Path(histories)
-    for row in selected:      # refuse before any training
-        check_publishable(row_config(row, corpus, epochs, runs, base),
-                          histories / row.name)
-    fill_features([row_config(row, corpus, epochs, runs, base)  # one pass
-                   for row in selected if _will_train(Path(runs) / row.name,
-                                                      epochs)],  # per net
+    for name, config in configs.items():      # refuse before any training
+        check_publishable(config, histories / name)
+    fill_features([c for name, c in configs.items()  # one pass per net
+                   if _will_train(Path(runs) / name, c)],
                   progress=progress, workers=jobs, log=log)
     todo = {}
-    for number, row in enumerate(selected, 1):
-        run_dir = Path(runs) / row.name
+    for number, (name, config) in enumerate(configs.items(), 1):
+        run_dir = Path(runs) / name
         done, stopped = _history_state(run_dir / "history.json")
-        header = f"[{number}/{len(selected)}] {row.label} ({row.kind})"
-        if done >= epochs and (run_dir / "model.weights.h5").is_file():
-            say(f"{header}: {done} epochs done, skipped.")
+        header = f"[{number}/{len(configs)}] {name}"
+        if _run_done(run_dir, config):
+            say(f"{header}: finished after {done} epochs, skipped.")
         elif stopped:
             say(f"{header}: skipped, it diverged before ({stopped}); "
                 f"delete {run_dir} to train it again.")
         elif jobs > 1:
             say(f"{header}: queued, to epoch {epochs}"
                 + (f" (resuming after epoch {done})" if done else "") + ".")
-            todo[row.name] = row_config(row, corpus, epochs, runs, base,
-                                        progress=False)
+            todo[name] = config
         else:
             say(f"{header}: training to epoch {epochs}"
                 + (f" (resuming after epoch {done})" if done else "") + ".")
-            config = row_config(row, corpus, epochs, runs, base, progress)
 
-            def publish_row(_, run_dir=run_dir, row=row):
-                if _copy_history(run_dir, histories / row.name, say):
+            def publish_row(_, run_dir=run_dir, name=name):
+                if _copy_history(run_dir, histories / name, say):
                     write_table4(histories)
             try:
                 train(config, log=log, on_epoch=publish_row)
             except TrainingDiverged as err:
                 say(f"{header}: {err}")
         if (run_dir / "history.json").is_file():
-            _copy_history(run_dir, histories / row.name, say)
-        write_table4(histories)
+            _copy_history(run_dir, histories / name, say)
+    write_table4(histories)
     if todo:
-        say(f"{len(todo)} rows to train, {jobs} at once x {threads} "
+        say(f"{len(todo)} runs to train, {jobs} at once x {threads} "
             f"thread(s); histories in {histories}.")
         _train_in_workers(todo, histories, jobs, threads, say, table=True)
         write_table4(histories)
@@ -297,34 +370,51 @@ def run_table4(corpus, epochs, runs="runs/table4", histories=None,
 
 
 def table4(histories=COMMITTED_HISTORIES):
-    """Table 4 from the histories folder: one line per row that has a
-    history, in the paper's order, then :data:`EXTRA_ROWS` (columns
+    """Table 4's runs from a histories folder: one line per run folder
+    (``<row>-seed<k>``, or ``<row>`` in the first table's layout), in the
+    paper's row order, then :data:`EXTRA_ROWS`, then by seed (columns
     :data:`TABLE4_COLUMNS`; TERs as fractions, the paper's converted from
-    percent): the last epoch's TERs,
-    and the epoch of the lowest validation TER with its validation and test
-    TER (``best_*``: the model a user would keep)."""
+    percent): the last epoch's TERs, and the epoch of the lowest validation
+    TER with its validation and test TER (``best_*``: the model a user
+    would keep); ``status`` is ``running``, ``finished`` or ``diverged``,
+    ``stop_reason`` ``patience`` or ``epochs`` for a finished run."""
+    from .config import resolve_config
+    from .train import finished
+    order = {row.name: i for i, row in enumerate(TABLE4 + EXTRA_ROWS)}
+    found = []
+    for path in Path(histories).glob("*/history.json"):
+        row_name = path.parent.name.rsplit("-seed", 1)[0]
+        if row_name in order:
+            record = json.loads(path.read_text())
+            config = resolve_config(record["config"])
+            found.append((order[row_name], config["training"]["seed"],
+                          row_name, path, record, config))
     lines = []
-    for row in TABLE4 + EXTRA_ROWS:
-        path = Path(histories) / row.name / "history.json"
-        if not path.is_file():
-            continue
-        record = json.loads(path.read_text())
+    for _, _, row_name, path, record, config in sorted(
+            found, key=lambda f: f[:2]):
+        row = table4_row(row_name)
         rows = record["epochs"]
         last = rows[-1] if rows else {}
         scored = [r for r in rows if r.get("val_ter") is not None]
         best = min(scored, key=lambda r: r["val_ter"]) if scored else {}
-        target = record["config"]["training"]["epochs"]
+        tr = config["training"]
+        done = finished(rows, tr["epochs"], tr["patience"])
         status = record.get("stopped") and "diverged" or (
-            "finished" if len(rows) >= target else "running")
+            "finished" if done else "running")
         lines.append(dict(
-            row=row.name, label=row.label, kind=row.kind, epochs=len(rows),
+            run=path.parent.name, row=row.name, label=row.label,
+            kind=row.kind, seed=tr["seed"],
+            scaling=config["feats"]["scaling"] or (
+                "common" if row.kind == "opensmile" else "dimension"),
+            epochs=len(rows),
             train_ter=last.get("train_ter"), val_ter=last.get("val_ter"),
             test_ter=last.get("test_ter"),
             best_val_ter=best.get("val_ter"), best_epoch=best.get("epoch"),
             best_test_ter=best.get("test_ter"),
             paper_train_ter=row.paper[0] / 100,
             paper_val_ter=row.paper[1] / 100,
-            paper_test_ter=row.paper[2] / 100, status=status))
+            paper_test_ter=row.paper[2] / 100, status=status,
+            stop_reason=done["reason"] if done else None))
     return pd.DataFrame(lines, columns=list(TABLE4_COLUMNS))
 
 

@@ -17,8 +17,8 @@ import pandas as pd
 
 from soundnet_keras.plots import read_history
 
-from .experiments import (COMMITTED_HISTORIES, COMMITTED_SWEEPS, EXTRA_ROWS,
-                          TABLE4, table4, table4_row)
+from .experiments import (COMMITTED_SWEEPS, EXTRA_ROWS, TABLE4,
+                          TABLE4_20EPOCHS, table4, table4_row)
 
 #: The feature rows Figure 2 draws.
 FIGURE2_ROWS = ("lowlevel", "soundnet8_conv5", "snf_fc1", "snr_gru1_bn")
@@ -31,13 +31,14 @@ DETECTION_PANELS = ("log-mel spectrogram",
                     "CTC token posteriors (blank shaded)", "event roll")
 
 
-def table4_histories(histories=COMMITTED_HISTORIES, rows=None):
+def table4_histories(histories=TABLE4_20EPOCHS, rows=None, seed=0):
     """Row label -> history DataFrame (:func:`read_history`) of each row
-    of Table 4 (or ``rows``) that has a history in ``histories``."""
+    of Table 4 (or ``rows``) that has a history of ``seed`` in
+    ``histories`` (run folders ``<row>-seed<seed>``)."""
     wanted = [table4_row(r) for r in rows] if rows is not None else TABLE4
     found = {}
     for row in wanted:
-        path = Path(histories) / row.name / "history.json"
+        path = Path(histories) / f"{row.name}-seed{seed}" / "history.json"
         if path.is_file():
             found[row.label] = read_history(path)
     return found
@@ -111,7 +112,7 @@ def sweep_histories(histories=COMMITTED_SWEEPS):
             sorted(Path(histories).glob("*-*-seed*/history.json"))}
 
 
-def figure2_histories(sweeps=COMMITTED_SWEEPS, table4s=COMMITTED_HISTORIES):
+def figure2_histories(sweeps=COMMITTED_SWEEPS, table4s=TABLE4_20EPOCHS):
     """Figure 2's runs: every run of the warm-up sweep
     (:func:`sweep_histories`), and the rows of :data:`FIGURE2_ROWS` that
     the sweep lacks (SN-F fc1, SN-R gru1-BN) from Table 4's histories,
@@ -122,18 +123,18 @@ def figure2_histories(sweeps=COMMITTED_SWEEPS, table4s=COMMITTED_HISTORIES):
     found = sweep_histories(sweeps)
     swept = {name.rsplit("-", 2)[0] for name in found}
     for row in FIGURE2_ROWS:
-        path = Path(table4s) / row / "history.json"
-        if row in swept or not path.is_file():
+        if row in swept:
             continue
-        frame = read_history(path)
-        config = frame.attrs["config"]
-        if any(config.get(section, {}).get(key, DEFAULTS[section][key])
-               != DEFAULTS[section][key]
-               for section, key in (("net", "activation"),
-                                    ("opt", "clipnorm"))):
-            continue
-        seed = config["training"]["seed"]
-        found[f"{row}-paper-seed{seed}"] = frame
+        for path in sorted(Path(table4s).glob(f"{row}-seed*/history.json")):
+            frame = read_history(path)
+            config = frame.attrs["config"]
+            if any(config.get(section, {}).get(key, DEFAULTS[section][key])
+                   != DEFAULTS[section][key]
+                   for section, key in (("net", "activation"),
+                                        ("opt", "clipnorm"))):
+                continue
+            seed = config["training"]["seed"]
+            found[f"{row}-paper-seed{seed}"] = frame
     return found
 
 
@@ -216,7 +217,7 @@ def plot_warmup_steps(histories, steps=None, window=25, ax=None):
     return ax.figure
 
 
-def table4_comparison(histories=COMMITTED_HISTORIES):
+def table4_comparison(histories=TABLE4_20EPOCHS):
     """Our Table 4 beside the paper's, TER in percent: one line per row with
     a history, columns ``ours train / val / test``, ``paper train / val /
     test``, ``epochs`` and ``best val / test (epoch)`` (the epoch of the

@@ -47,6 +47,16 @@ below):
   deletions, insertions, reference and decoded token counts, and per
   training step the loss (``step_loss``) and the share of valid frames
   whose best-path token is not blank (``step_nonblank``).
+* With ``training.patience`` (the paper gives none; Table 4's runs use 15,
+  three learning-rate decays), a run stops early once its validation TER
+  has not improved (strictly) for that many epochs; the history says why
+  and when it stopped (``finished``: ``reason`` ``"patience"`` or
+  ``"epochs"``, ``epoch``, ``best_epoch``, ``target_epochs``).
+* At every epoch whose validation TER is the best so far, the run keeps
+  that epoch's weights (``best.weights.h5``) and its test split's outcome
+  (``best_test.json``, :func:`test_outcome`): per recording the token
+  errors and the decoded events, and the reference events, from which every
+  test metric at the best validation epoch is computed afterwards.
 * A loss, gradient norm or network output that is not finite stops the run
   with :class:`TrainingDiverged`; the checkpoint of the last finished epoch
   is kept. (The outputs are checked too: ``sed.ctc.ctc_loss`` maps a NaN
@@ -84,6 +94,7 @@ from .dataset import (LABEL_QUANTUM, SPLITS, Chunk, Recording, batch_order,
                       make_batch, make_recording, prepare_features,
                       recording_errors, recording_ter)
 from .loss import frame_loss, make_optimizer, make_train_step
+from .metrics import token_errors
 
 #: The per-split token counts of each history row (``<split>_<count>``).
 COUNTS = ("substitutions", "deletions", "insertions", "reference_tokens",
@@ -135,8 +146,75 @@ def _schedule(opt, optimizer):
 _SCHEDULE_STATE = ("best", "wait", "cooldown_counter")
 
 
+def finished(rows, epochs, patience=None):
+    """Why a run with these history rows is done, or None.
+
+    Returns:
+        None while it goes on, else a dict: ``reason`` (``"patience"``: the
+        validation TER has not improved, strictly, for ``patience`` epochs;
+        ``"epochs"``: ``epochs`` reached), ``epoch`` (the last epoch
+        trained), ``best_epoch`` (of the lowest validation TER, the first
+        if tied; None without one) and ``target_epochs``.
+
+    Example:
+        >>> rows = [dict(epoch=1, val_ter=0.9), dict(epoch=2, val_ter=0.8),
+        ...         dict(epoch=3, val_ter=0.8), dict(epoch=4, val_ter=0.85)]
+        >>> finished(rows, 200, patience=2)["reason"]
+        'patience'
+        >>> finished(rows, 4), finished(rows, 200, patience=3)
+        ({'reason': 'epochs', 'epoch': 4, 'best_epoch': 2, 'target_epochs': 4}, None)
+    """
+    scored = [r for r in rows if r.get("val_ter") is not None]
+    best = min(scored, key=lambda r: r["val_ter"])["epoch"] if scored \
+        else None
+    last = rows[-1]["epoch"] if rows else 0
+    if patience is not None and best is not None and \
+            last - best >= int(patience):
+        reason = "patience"
+    elif len(rows) >= int(epochs):
+        reason = "epochs"
+    else:
+        return None
+    return dict(reason=reason, epoch=last, best_epoch=best,
+                target_epochs=int(epochs))
+
+
+def test_outcome(recordings, decoded, classes, reference=None):
+    """The test split's outcome at one epoch (what ``best_test.json`` holds).
+
+    Args:
+        recordings: the :class:`Recording` list of the split.
+        decoded: their best-path ``(tokens, frames)``.
+        classes: the event labels in corpus order.
+        reference: the split's annotated events (``filename, onset, offset,
+            event_label``), or None.
+
+    Returns:
+        A dict: ``recordings``, one dict per recording (``filename`` and
+        the token counts of :func:`sed.metrics.token_errors`);
+        ``estimated`` and ``reference``, lists of ``[filename, onset,
+        offset, event_label]`` (the decoded events; the annotation).
+    """
+    from .tokens import tokens_to_events
+    out = dict(recordings=[], estimated=[], reference=[])
+    for rec, (tokens, frames) in zip(recordings, decoded):
+        counts = token_errors([rec.tokens], [tokens])
+        counts.pop("ter")
+        out["recordings"].append(dict(filename=rec.filename, **counts))
+        events = tokens_to_events(tokens, frames, list(classes),
+                                  rec.times[:max(len(rec.times), 1)])
+        out["estimated"] += [[rec.filename, round(float(e.onset), 4),
+                              round(float(e.offset), 4), e.event_label]
+                             for e in events.itertuples()]
+    if reference is not None:
+        out["reference"] = [[str(e.filename), round(float(e.onset), 4),
+                             round(float(e.offset), 4), str(e.event_label)]
+                            for e in reference.itertuples()]
+    return out
+
+
 def fit(model, data, out_dir, config=None, log=print, provenance=None,
-        on_epoch=None):
+        on_epoch=None, classes=None, reference=None):
     """Trains ``model`` on prepared recordings; resumes if interrupted.
 
     Args:
@@ -153,6 +231,10 @@ def fit(model, data, out_dir, config=None, log=print, provenance=None,
             :func:`soundnet_keras.provenance.provenance`).
         on_epoch: called with each new history row, after its checkpoint
             and history are written.
+        classes: the event labels (default ``"0"``, ``"1"``, ...), for the
+            decoded events of ``best_test.json``.
+        reference: the test split's annotated events, for
+            ``best_test.json`` (:func:`test_outcome`).
 
     Returns:
         The list of per-epoch history rows (:data:`HISTORY_FIELDS` and the
@@ -180,10 +262,12 @@ def fit(model, data, out_dir, config=None, log=print, provenance=None,
     with RunFolder(out_dir, HISTORY_FIELDS) as run:
         _write_config(out_dir, cfg)
         return _fit(model, data, run, cfg, log, show_progress,
-                    provenance or run_provenance(), on_epoch)
+                    provenance or run_provenance(), on_epoch, classes,
+                    reference)
 
 
-def _fit(model, data, run, cfg, log, show_progress, prov, on_epoch):
+def _fit(model, data, run, cfg, log, show_progress, prov, on_epoch,
+         classes=None, reference=None):
     opt, tr = cfg["opt"], cfg["training"]
     frames_per_chunk, batch_size = int(tr["chunk_frames"]), \
         int(tr["batch_size"])
@@ -209,9 +293,14 @@ def _fit(model, data, run, cfg, log, show_progress, prov, on_epoch):
                  infeasible_chunks=int((~feasible).sum()),
                  ter="best-path decoding of whole recordings")
 
+    epochs, patience = int(tr["epochs"]), tr["patience"]
+    classes = [str(c) for c in (classes if classes is not None
+                                else range(model.n_classes))]
+
     def record(rows, **more):
+        done = finished(rows, epochs, patience)
         return dict(config=cfg, provenance=prov, **extra, **more,
-                    epochs=rows)
+                    **({"finished": done} if done else {}), epochs=rows)
 
     state = run.restore(variables)
     if state is None and int(tr["pretrain_epochs"]):
@@ -230,8 +319,9 @@ def _fit(model, data, run, cfg, log, show_progress, prov, on_epoch):
             setattr(schedule, key, state["schedule"][key])
         run.write_history(record(rows))
         log(f"Resuming {run.folder} after epoch {len(rows)}.")
-    epochs = int(tr["epochs"])
     for epoch in range(len(rows), epochs):
+        if finished(rows, epochs, patience):
+            break
         lr = float(optimizer.learning_rate)
         start = time.perf_counter()
         losses, norms, nonblank = [], [], []
@@ -265,9 +355,13 @@ def _fit(model, data, run, cfg, log, show_progress, prov, on_epoch):
         train_s = time.perf_counter() - start
         exit_point("trained", epoch + 1)
         row = dict(epoch=epoch + 1, train_loss=float(np.mean(losses)))
+        decoded = {}
         for split in SPLITS:
             recs = data.get(split, [])
-            counts = recording_errors(model, recs, frames_per_chunk) \
+            decoded[split] = decode_recordings(model, recs,
+                                               frames_per_chunk)
+            counts = token_errors([r.tokens for r in recs],
+                                  [t for t, _ in decoded[split]]) \
                 if recs else dict.fromkeys(COUNTS, 0, ) | dict(ter=None)
             row[f"{split}_ter"] = counts["ter"]
             row.update({f"{split}_{k}": int(counts[k]) for k in COUNTS})
@@ -276,6 +370,11 @@ def _fit(model, data, run, cfg, log, show_progress, prov, on_epoch):
                    train_s=train_s, nonblank_mean=float(np.mean(nonblank)),
                    step_loss=losses, step_nonblank=nonblank,
                    time_s=time.perf_counter() - start)
+        best = [r["val_ter"] for r in rows if r.get("val_ter") is not None]
+        if row["val_ter"] is not None and (not best or
+                                           row["val_ter"] < min(best)):
+            _keep_best(run.folder, model, row, test_outcome(
+                data.get("test", []), decoded["test"], classes, reference))
         rows.append(row)
         if row["val_ter"] is not None:
             schedule.on_epoch_end(epoch, {"val_ter": row["val_ter"]})
@@ -289,6 +388,16 @@ def _fit(model, data, run, cfg, log, show_progress, prov, on_epoch):
     model.save_weights(tmp)
     os.replace(tmp, run.folder / "model.weights.h5")
     return rows
+
+
+def _keep_best(folder, model, row, outcome):
+    """Writes the best epoch's weights and ``best_test.json``."""
+    tmp = folder / "best.part.weights.h5"
+    model.save_weights(tmp)
+    os.replace(tmp, folder / "best.weights.h5")
+    write_atomic(folder / "best_test.json", json.dumps(dict(
+        epoch=row["epoch"], val_ter=row["val_ter"], test_ter=row["test_ter"],
+        **outcome)))
 
 
 def _fmt(value):
@@ -376,11 +485,13 @@ def train(config, log=print, on_epoch=None):
         save_detector(out_dir, model, corpus.classes, extractor, normaliser,
                       cfg, data_fingerprint=fingerprint)
         return _fit(model, data, run, cfg, log or (lambda *_: None),
-                    show_progress, run_provenance(), on_epoch)
+                    show_progress, run_provenance(), on_epoch,
+                    corpus.classes, corpus.events("test"))
 
 
 __all__ = ["COUNTS", "Chunk", "DEFAULTS", "HISTORY_FIELDS", "Recording",
            "TANH_CLIPPED", "TrainingDiverged", "batch_order",
+           "finished", "test_outcome",
            "chunk_recordings", "decode_recordings", "feasible_chunks", "fit",
            "frame_loss", "load_config", "make_batch", "make_optimizer",
            "make_recording", "make_train_step", "prepare_features",

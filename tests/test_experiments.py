@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sed.experiments import (SCRATCH_ROWS, TABLE4, TABLE4_COLUMNS,
+from sed.experiments import (SCRATCH_ROWS, SNR_POOL5, TABLE4, TABLE4_COLUMNS,
                              row_config, run_table4, table4, table4_row)
 from sed.features import parse_kind
 
@@ -31,12 +31,14 @@ def test_rows_are_the_papers():
 
 def test_scratch_rows_repeat_the_student_rows_on_the_scratch_students():
     from soundnet_keras.weights import PRESETS
-    students = [r for r in TABLE4 if r.kind.startswith(("snf:", "snr:"))]
+    students = [r for r in TABLE4[:7] + (SNR_POOL5,) + TABLE4[7:]
+                if r.kind.startswith(("snf:", "snr:"))]
     assert [r.name for r in SCRATCH_ROWS] == [f"{r.name}_scratch"
                                               for r in students]
     for row, student in zip(SCRATCH_ROWS, students):
         assert (row.kind, row.paper) == (student.kind, student.paper)
-        assert row.label == f"{student.label} (from scratch)"
+        assert row.label == \
+            f"{student.label.replace(' / SN-R', '')} (from scratch)"
         assert row.weights == f"{row.kind[:3]}_scratch_pool"
         assert row.weights in PRESETS
         assert table4_row(row.name) is row   # by name, not the trunk row
@@ -70,7 +72,7 @@ def corpus(tmp_path_factory):
 def test_run_table4_writes_histories_and_resumes(corpus, tmp_path):
     runs, histories = tmp_path / "runs", tmp_path / "histories"
     lines = []
-    table = run_table4(corpus.root, 1, runs, histories, rows=["lowlevel"],
+    table = run_table4(corpus.root, 1, runs, histories, rows=["lowlevel"], seeds=[0],
                        base=TINY, log=lines.append, progress=False)
     assert list(table.columns) == list(TABLE4_COLUMNS)
     assert table["row"].tolist() == ["lowlevel"]
@@ -78,24 +80,24 @@ def test_run_table4_writes_histories_and_resumes(corpus, tmp_path):
     assert first["epochs"] == 1 and first["status"] == "finished"
     assert first["paper_val_ter"] == pytest.approx(0.828)
     for name in ("history.json", "history.csv", "config.yaml"):
-        assert (histories / "lowlevel" / name).is_file(), name
-    record = json.loads((histories / "lowlevel" / "history.json").read_text())
+        assert (histories / "lowlevel-seed0" / name).is_file(), name
+    record = json.loads((histories / "lowlevel-seed0" / "history.json").read_text())
     assert record["provenance"]["command"] and record["provenance"]["commit"]
     assert first["val_ter"] == pytest.approx(record["epochs"][-1]["val_ter"])
     saved = pd.read_csv(histories / "table4.csv")
     assert saved["row"].tolist() == ["lowlevel"]
 
     lines.clear()  # done rows are skipped ...
-    run_table4(corpus.root, 1, runs, histories, rows=["lowlevel"], base=TINY,
+    run_table4(corpus.root, 1, runs, histories, rows=["lowlevel"], seeds=[0], base=TINY,
                log=lines.append, progress=False)
-    assert any("1 epochs done, skipped" in line for line in lines)
+    assert any("finished after 1 epochs, skipped" in line for line in lines)
     lines.clear()  # ... and more epochs continue them
-    table = run_table4(corpus.root, 2, runs, histories, rows=["lowlevel"],
+    table = run_table4(corpus.root, 2, runs, histories, rows=["lowlevel"], seeds=[0],
                        base=TINY, log=lines.append, progress=False)
     assert any("resuming after epoch 1" in line for line in lines)
     assert table.iloc[0]["epochs"] == 2
     assert sum("epoch 2/2" in line for line in lines) == 1
-    rows = json.loads((histories / "lowlevel" / "history.json").read_text())
+    rows = json.loads((histories / "lowlevel-seed0" / "history.json").read_text())
     assert [r["epoch"] for r in rows["epochs"]] == [1, 2]
 
 
@@ -104,25 +106,25 @@ def test_table4_rows_in_worker_processes(corpus, tmp_path):
     files; a second call finds the rows done."""
     runs, histories = tmp_path / "runs", tmp_path / "histories"
     lines = []
-    table = run_table4(corpus.root, 1, runs, histories, rows=["lowlevel"],
+    table = run_table4(corpus.root, 1, runs, histories, rows=["lowlevel"], seeds=[0],
                        base=TINY, log=lines.append, jobs=2)
     assert any("queued, to epoch 1" in line for line in lines)
-    assert "lowlevel: done" in lines
+    assert "lowlevel-seed0: done" in lines
     assert table.iloc[0]["epochs"] == 1
     assert table.iloc[0]["status"] == "finished"
     for name in ("history.json", "history.csv", "config.yaml"):
-        assert (histories / "lowlevel" / name).is_file(), name
+        assert (histories / "lowlevel-seed0" / name).is_file(), name
     assert pd.read_csv(histories / "table4.csv")["row"].tolist() == [
         "lowlevel"]
     lines.clear()
-    run_table4(corpus.root, 1, runs, histories, rows=["lowlevel"], base=TINY,
+    run_table4(corpus.root, 1, runs, histories, rows=["lowlevel"], seeds=[0], base=TINY,
                log=lines.append, jobs=2)
-    assert any("1 epochs done, skipped" in line for line in lines)
+    assert any("finished after 1 epochs, skipped" in line for line in lines)
 
 
 def test_diverged_rows_are_reported_and_skipped(tmp_path):
     runs, histories = tmp_path / "runs", tmp_path / "histories"
-    run = runs / "lowlevel"
+    run = runs / "lowlevel-seed0"
     run.mkdir(parents=True)
     (run / "history.json").write_text(json.dumps(dict(
         config={"training": {"epochs": 5}}, provenance={},
@@ -131,7 +133,7 @@ def test_diverged_rows_are_reported_and_skipped(tmp_path):
                  "test_ter": 0.97}])))
     lines = []
     table = run_table4("no-corpus-needed", 5, runs, histories,
-                       rows=["lowlevel"], log=lines.append)
+                       rows=["lowlevel"], seeds=[0], log=lines.append)
     assert "diverged before" in lines[0] and str(run) in lines[0]
     assert table.iloc[0]["status"] == "diverged"
     assert table.iloc[0]["best_epoch"] == 1
@@ -149,16 +151,16 @@ def test_cli_experiments(corpus, tmp_path, capsys):
             "--epochs", "1", "--config", str(base), "--runs",
             str(tmp_path / "runs"), "--histories", str(tmp_path / "h"),
             "--no-progress"]
-    assert main(args + ["--rows", "lowlevel"]) == 0
+    assert main(args + ["--rows", "lowlevel", "--seeds", "0"]) == 0
     out = capsys.readouterr().out
-    assert "Low-level" in out and "table4.csv" in out
+    assert "lowlevel-seed0" in out and "table4.csv" in out
     assert (tmp_path / "h" / "table4.csv").is_file()
     assert main(args + ["--rows", "bogus"]) == 2
     assert "No Table 4 row 'bogus'" in capsys.readouterr().err
 
     image = tmp_path / "fig" / "curves.png"
-    assert main(["plot", str(tmp_path / "runs" / "lowlevel"), str(
-        tmp_path / "h" / "lowlevel" / "history.json"), "--out",
+    assert main(["plot", str(tmp_path / "runs" / "lowlevel-seed0"), str(
+        tmp_path / "h" / "lowlevel-seed0" / "history.json"), "--out",
         str(image)]) == 0
     assert image.read_bytes()[:4] == b"\x89PNG"
     assert main(["plot", str(tmp_path), "--out", str(image)]) == 2
@@ -167,29 +169,29 @@ def test_cli_experiments(corpus, tmp_path, capsys):
 
 
 def test_histories_are_published_after_every_epoch(corpus, tmp_path):
-    copy = tmp_path / "histories" / "lowlevel" / "history.json"
+    copy = tmp_path / "histories" / "lowlevel-seed0" / "history.json"
     seen = []
 
     def log(line):
         if line.startswith("epoch 2/2"):  # logged before the 2nd publish
             seen.append(len(json.loads(copy.read_text())["epochs"]))
     run_table4(corpus.root, 2, tmp_path / "runs", tmp_path / "histories",
-               rows=["lowlevel"], base=TINY, log=log, progress=False)
+               rows=["lowlevel"], seeds=[0], base=TINY, log=log, progress=False)
     assert seen == [1]
     assert len(json.loads(copy.read_text())["epochs"]) == 2
 
 
 def test_published_evidence_is_never_overwritten(corpus, tmp_path):
     runs, histories = tmp_path / "runs", tmp_path / "histories"
-    run_table4(corpus.root, 2, runs, histories, rows=["lowlevel"],
+    run_table4(corpus.root, 2, runs, histories, rows=["lowlevel"], seeds=[0],
                base=TINY, log=None, progress=False)
-    published = (histories / "lowlevel" / "history.json").read_text()
+    published = (histories / "lowlevel-seed0" / "history.json").read_text()
     # a fresh 1-epoch run does not replace the 2-epoch history ...
     lines = []
     run_table4(corpus.root, 1, tmp_path / "fresh", histories,
-               rows=["lowlevel"], base=TINY, log=lines.append,
+               rows=["lowlevel"], seeds=[0], base=TINY, log=lines.append,
                progress=False)
-    assert (histories / "lowlevel" / "history.json").read_text() == published
+    assert (histories / "lowlevel-seed0" / "history.json").read_text() == published
     assert any("published history has 2 epochs, this run 1" in line
                for line in lines)
     # ... and a run with another config is refused before training
@@ -197,21 +199,21 @@ def test_published_evidence_is_never_overwritten(corpus, tmp_path):
     with pytest.raises(ValueError, match="holds a history made with another "
                        "config; it is not replaced"):
         run_table4(corpus.root, 1, tmp_path / "other", histories,
-                   rows=["lowlevel"], base=other, log=None, progress=False)
+                   rows=["lowlevel"], seeds=[0], base=other, log=None, progress=False)
     assert not (tmp_path / "other").exists()
-    assert (histories / "lowlevel" / "history.json").read_text() == published
+    assert (histories / "lowlevel-seed0" / "history.json").read_text() == published
 
 
 def test_default_histories_stay_out_of_the_checkout(tmp_path):
     from sed.experiments import COMMITTED_HISTORIES
     committed = COMMITTED_HISTORIES / "table4.csv"
     before = committed.read_bytes() if committed.is_file() else None
-    run = tmp_path / "runs" / "lowlevel"      # a row that diverged
+    run = tmp_path / "runs" / "lowlevel-seed0"      # a run that diverged
     run.mkdir(parents=True)
     (run / "history.json").write_text(json.dumps(dict(
         config={"training": {"epochs": 5}}, provenance={},
         stopped="Training diverged", epochs=[])))
-    run_table4("no-corpus", 1, tmp_path / "runs", rows=["lowlevel"],
+    run_table4("no-corpus", 1, tmp_path / "runs", rows=["lowlevel"], seeds=[0],
                log=None)
     assert (tmp_path / "runs" / "histories" / "table4.csv").is_file()
     assert (committed.read_bytes() if committed.is_file() else None) == \
@@ -270,3 +272,65 @@ def test_copy_history_takes_the_pretraining_history(tmp_path):
     assert (dest / "pretrain" / "history.json").read_text() == record
     assert not (dest / "history.csv").exists()   # only what the run has
     assert not list(dest.rglob(".*.part"))
+
+
+def test_table4_runs_are_rows_by_seeds_with_their_scaling():
+    from sed.experiments import TABLE4_PATIENCE, table4_runs
+    runs = table4_runs("corpus", 200, "runs", rows=["lowlevel", "snr_gru1"],
+                       seeds=[0, 2])
+    assert list(runs) == ["lowlevel-seed0", "snr_gru1-seed0",
+                          "lowlevel-seed2", "snr_gru1-seed2"]
+    low, gru = runs["lowlevel-seed2"], runs["snr_gru1-seed2"]
+    assert (low["training"]["seed"], low["training"]["patience"]) == \
+        (2, TABLE4_PATIENCE)
+    assert low["training"]["out"] == str(Path("runs") / "lowlevel-seed2")
+    # per dimension for the low-level feature; one common scale for the
+    # network features, so batch norm's scale factors reach the detector
+    assert low["feats"]["scaling"] == "dimension"
+    assert gru["feats"]["scaling"] == "common"
+    assert table4_row("opensmile").scaling == "common"
+    # the paper's recipe underneath
+    assert gru["net"]["activation"] == "relu_g" and \
+        gru["opt"]["clipnorm"] is None
+
+
+def test_table4_run_stops_on_patience_and_keeps_its_best_epoch(corpus,
+                                                                tmp_path):
+    """A run stops once its validation TER has not improved for
+    ``patience`` epochs; the history says so; the best epoch's test outcome
+    is kept, and a second call finds the run finished."""
+    from sed.train import finished
+    runs, histories = tmp_path / "runs", tmp_path / "histories"
+    # lr 0: the validation TER never moves, so epoch 1 stays the best
+    still = {**TINY, "opt": {"learning_rate": 1e-12}}
+    lines = []
+    table = run_table4(corpus.root, 50, runs, histories, rows=["lowlevel"],
+                       seeds=[0], patience=2, base=still, log=lines.append,
+                       progress=False)
+    line = table.iloc[0]
+    assert (line["epochs"], line["status"], line["stop_reason"]) == \
+        (3, "finished", "patience")
+    record = json.loads((histories / "lowlevel-seed0" /
+                         "history.json").read_text())
+    assert record["finished"] == dict(reason="patience", epoch=3,
+                                      best_epoch=1, target_epochs=50)
+    assert record["finished"] == finished(record["epochs"], 50, 2)
+    best = json.loads((histories / "lowlevel-seed0" /
+                       "best_test.json").read_text())
+    assert best["epoch"] == 1
+    assert best["test_ter"] == record["epochs"][0]["test_ter"]
+    names = {r["filename"] for r in best["recordings"]}
+    assert names == set(corpus.files("test"))
+    errors = sum(r["substitutions"] + r["deletions"] + r["insertions"]
+                 for r in best["recordings"])
+    assert errors / sum(r["reference_tokens"] for r in best["recordings"]) \
+        == pytest.approx(best["test_ter"])
+    reference = corpus.events("test")
+    assert len(best["reference"]) == len(reference)
+    assert {e[3] for e in best["estimated"]} <= set(corpus.classes)
+    assert (runs / "lowlevel-seed0" / "best.weights.h5").is_file()
+    lines.clear()
+    run_table4(corpus.root, 50, runs, histories, rows=["lowlevel"],
+               seeds=[0], patience=2, base=still, log=lines.append,
+               progress=False)
+    assert any("finished after 3 epochs, skipped" in line for line in lines)

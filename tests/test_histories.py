@@ -6,7 +6,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sed.experiments import EXTRA_ROWS, HISTORY_FILES, TABLE4, TABLE4_COLUMNS
+from sed.experiments import (COMMITTED_HISTORIES, EXTRA_ROWS, HISTORY_FILES,
+                             TABLE4, TABLE4_20EPOCHS, TABLE4_COLUMNS)
 from sed.plots import FIGURE2_FIELDS, FIGURE2_ROWS
 from soundnet_keras.plots import VARIANT_HISTORIES
 
@@ -14,7 +15,8 @@ from conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ROOT / "soundnet_keras" / "presets" / "histories"
-TABLE4_DIR = ROOT / "notebooks" / "histories" / "table4"
+TABLE4_DIR = ROOT / "notebooks" / "histories" / "table4_20epochs"
+assert TABLE4_DIR == TABLE4_20EPOCHS
 PROVENANCE = ("command", "commit", "date", "machine")
 
 
@@ -42,7 +44,8 @@ def test_prior_baseline_of_figure1():
 
 
 def table4_histories():
-    return sorted(TABLE4_DIR.glob("*/history.json"))
+    return sorted([*TABLE4_DIR.glob("*/history.json"),
+                   *COMMITTED_HISTORIES.glob("*/history.json")])
 
 
 def test_every_figure2_row_has_a_history():
@@ -53,43 +56,72 @@ def test_every_figure2_row_has_a_history():
 
 
 @pytest.mark.parametrize("path", table4_histories(),
-                         ids=lambda p: p.parent.name)
+                         ids=lambda p: f"{p.parent.parent.name}/"
+                         f"{p.parent.name}")
 def test_table4_histories_hold_figure2_fields(path):
+    from sed.config import resolve_config
+    from sed.train import finished
     record = json.loads(path.read_text())
     check_provenance(record, path.parent.name)
-    assert path.parent.name in {row.name for row in TABLE4 + EXTRA_ROWS}
-    for name in HISTORY_FILES:
-        assert (path.parent / name).is_file(), name
+    assert not record["provenance"].get("dirty") or \
+        path.parent.parent == TABLE4_DIR, "a run from an uncommitted tree"
+    name, seed = path.parent.name.rsplit("-seed", 1)
+    assert name in {row.name for row in TABLE4 + EXTRA_ROWS}
+    config = resolve_config(record["config"])
+    assert config["training"]["seed"] == int(seed)
+    new = path.parent.parent == COMMITTED_HISTORIES
+    for file in HISTORY_FILES if new else HISTORY_FILES[:3]:
+        assert (path.parent / file).is_file(), file
     epochs = record["epochs"]
     assert epochs, "no finished epoch"
     assert [r["epoch"] for r in epochs] == list(range(1, len(epochs) + 1))
     for row in epochs:
         for field in FIGURE2_FIELDS + ("steps", "time_s"):
             assert row.get(field) is not None, (row["epoch"], field)
-    assert record["config"]["training"]["epochs"] >= len(epochs)
-    row = next(r for r in TABLE4 + EXTRA_ROWS if r.name == path.parent.name)
-    assert record["config"]["feats"]["kind"] == row.kind
-    assert record["config"]["feats"]["weights"] == row.weights
+    tr = config["training"]
+    assert tr["epochs"] >= len(epochs)
+    if new:
+        assert record.get("finished") == finished(epochs, tr["epochs"],
+                                                  tr["patience"])
+    row = next(r for r in TABLE4 + EXTRA_ROWS if r.name == name)
+    assert config["feats"]["kind"] == row.kind
+    assert config["feats"]["weights"] == row.weights
+    if new:
+        assert config["feats"]["scaling"] == row.scaling
+        best = json.loads((path.parent / "best_test.json").read_text())
+        scored = [r for r in epochs if r["val_ter"] is not None]
+        top = min(scored, key=lambda r: r["val_ter"])
+        assert (best["epoch"], best["test_ter"]) == (top["epoch"],
+                                                     top["test_ter"])
 
 
-def test_table4_csv_matches_the_histories():
-    table = pd.read_csv(TABLE4_DIR / "table4.csv")
+@pytest.mark.parametrize("folder", [TABLE4_DIR, COMMITTED_HISTORIES],
+                         ids=["table4_20epochs", "table4"])
+def test_table4_csv_matches_the_histories(folder):
+    from sed.experiments import table4
+    if not (folder / "table4.csv").is_file():
+        pytest.skip(f"{folder}: no run published yet")
+    table = pd.read_csv(folder / "table4.csv")
     assert list(table.columns) == list(TABLE4_COLUMNS)
-    assert sorted(table["row"]) == sorted(p.parent.name
-                                          for p in table4_histories())
+    assert sorted(table["run"]) == sorted(p.parent.name
+                                          for p in folder.glob(
+                                              "*/history.json"))
     for line in table.itertuples():
-        rows = json.loads((TABLE4_DIR / line.row / "history.json")
+        rows = json.loads((folder / line.run / "history.json")
                           .read_text())["epochs"]
         assert line.epochs == len(rows)
         assert line.test_ter == pytest.approx(rows[-1]["test_ter"], abs=1e-4)
+    fresh = table4(folder)
+    assert list(fresh["run"]) == list(table["run"])
 
 
 def test_readers_default_to_the_committed_histories(tmp_path, monkeypatch):
     from sed.experiments import table4
     monkeypatch.chdir(tmp_path)  # the defaults do not hang on the folder
     from sed.plots import table4_comparison
-    committed = table4(TABLE4_DIR)
-    assert len(committed) == len(table4_histories())
+    committed = table4(COMMITTED_HISTORIES)
+    assert len(committed) == len(list(COMMITTED_HISTORIES.glob(
+        "*/history.json")))
     pd.testing.assert_frame_equal(table4(), committed)
     pd.testing.assert_frame_equal(table4_comparison(),
                                   table4_comparison(TABLE4_DIR))

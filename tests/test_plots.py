@@ -81,7 +81,7 @@ def test_table4_comparison_and_plots(tmp_path):
              "val_ter": v, "test_ter": t}   # best validation at epoch 2
             for e, v, t in ((1, 0.9, 0.95), (2, 0.85, 0.8), (3, 0.88, 0.9))]
     for name in ("lowlevel", "snr_gru1_bn"):
-        write_history(tmp_path / name / "history.json", rows,
+        write_history(tmp_path / f"{name}-seed0" / "history.json", rows,
                       config={"training": {"epochs": 3}})
     table = table4_comparison(tmp_path)
     assert table.index.tolist() == ["Low-level", "SN-R gru1-BN"]
@@ -195,9 +195,9 @@ def test_figure2_histories_add_the_table4_rows_the_sweep_lacks(tmp_path):
     for run in ("lowlevel-paper-seed0", "lowlevel-tanh_clipped-seed1"):
         write_history(sweeps / run / "history.json", rows)
     for row in ("lowlevel", "snf_fc1", "snf_fc2"):   # lowlevel: swept
-        write_history(table4s / row / "history.json", rows[:1],
+        write_history(table4s / f"{row}-seed3" / "history.json", rows[:1],
                       config={"training": {"seed": 3}})
-    write_history(table4s / "snr_gru1_bn" / "history.json", rows,  # tanh
+    write_history(table4s / "snr_gru1_bn-seed0" / "history.json", rows,
                   config={"training": {"seed": 0},
                           "net": {"activation": "tanh"}})
     found = figure2_histories(sweeps, table4s)

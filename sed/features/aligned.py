@@ -277,11 +277,25 @@ class Normaliser:
         return cls(mean, std)
 
 
-def normaliser_for(extractor):
-    """An unfitted :class:`Normaliser` for an extractor's features: per
-    dimension unless the extractor says its dimensions keep their relative
-    variances (``extractor.whiten`` False, e.g. ``opensmile``)."""
-    return Normaliser(per_dimension=getattr(extractor, "whiten", True))
+def normaliser_for(extractor, scaling=None):
+    """An unfitted :class:`Normaliser` for an extractor's features.
+
+    ``scaling`` (``feats.scaling``, :data:`sed.config.SCALINGS`):
+    ``"dimension"`` (each dimension by its own spread), ``"common"`` (one
+    scale for all, the dimensions keep their relative variances), or None:
+    per dimension unless the extractor says its dimensions keep their
+    relative variances (``extractor.whiten`` False, e.g. ``opensmile``).
+
+    Example:
+        >>> normaliser_for(None, "common").per_dimension
+        False
+    """
+    if scaling is None:
+        return Normaliser(per_dimension=getattr(extractor, "whiten", True))
+    if scaling not in ("dimension", "common"):
+        raise ValueError(f"scaling must be 'dimension', 'common' or None. "
+                         f"Received {scaling!r}")
+    return Normaliser(per_dimension=scaling == "dimension")
 
 
 class AlignedSequence(NamedTuple):
