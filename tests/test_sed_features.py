@@ -547,9 +547,9 @@ def test_soundnet8_released_conv5_at_10_77_hz(shared_corpus):
 # With the project's own default corpus.
 
 def test_load_aligned_on_the_default_corpus(tmp_path):
-    data = pytest.importorskip("sed.corpora")
+    from sed.corpora import make_default_corpus
     from sed.tokens import events_to_tokens
-    corpus = data.make_default_corpus(tmp_path / "corpus", minutes=1, seed=0)
+    corpus = make_default_corpus(tmp_path / "corpus", minutes=1, seed=0)
     weights = _weights_file(tmp_path / "random.weights.h5", 3)
     for kind, split, rate in [("lowlevel", "val", 10.0),
                               ("soundnet8:conv5", "test", 22050 / 2048)]:

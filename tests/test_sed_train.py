@@ -282,8 +282,8 @@ def test_non_finite_loss_stops_and_keeps_the_checkpoint(one_epoch, tmp_path):
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    data = pytest.importorskip("sed.corpora")
-    return data.make_default_corpus(tmp_path_factory.mktemp("corpus"),
+    from sed.corpora import make_default_corpus
+    return make_default_corpus(tmp_path_factory.mktemp("corpus"),
                                     minutes=1, seed=0)
 
 
