@@ -56,7 +56,7 @@ def _train(args):
     if args.no_progress:
         config["training"]["progress"] = False
     try:
-        rows = train(config, log=_log)
+        rows = train(config, log=_log, force=args.force_resume)
     except TrainingDiverged as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -233,12 +233,16 @@ def parser():
                             "config (resumes in an existing run folder)")
     p.add_argument("--config", required=True, help="YAML file with sections "
                    "net, opt, feats, training, or the name of a shipped "
-                   "config (demo, lowlevel, soundnet8_conv5)")
+                   "config (demo, paper, lowlevel, opensmile, "
+                   "soundnet8_conv5)")
     p.add_argument("--epochs", type=int, help="override training.epochs")
     p.add_argument("--corpus", help="override training.corpus")
     p.add_argument("--out", help="override training.out (the run folder)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars (one line per epoch stays)")
+    p.add_argument("--force-resume", action="store_true",
+                   help="resume a run folder made from other inputs (another "
+                   "config, corpus or features) with these")
     p.set_defaults(run=_train)
 
     p = commands.add_parser("evaluate", help="token error rate and event "

@@ -213,9 +213,29 @@ def check_publishable(config, dest):
 
 def _copy_history(run_dir, dest, log=None):
     """Copies a run's history files to ``dest`` unless ``dest`` holds a
-    history with more epochs (then it says so and returns False)."""
+    history with more epochs (then it says so and returns False).
+
+    Raises:
+        soundnet_keras.runs.RunError: when ``dest`` holds a history made
+            from other inputs (its ``identity``,
+            :mod:`soundnet_keras.identity`, e.g. another corpus); nothing
+            is replaced.
+    """
+    from soundnet_keras.identity import differences
+    from soundnet_keras.runs import RunError
     source = _published(run_dir)
     published = _published(dest)
+    if source is not None and published is not None:
+        theirs, mine = published.get("identity"), source.get("identity")
+        changed = differences(theirs or {}, mine or {}) if mine else []
+        if changed:
+            raise RunError(
+                f"{dest} holds a history made from other inputs ("
+                + "; ".join(f"{name}: there {theirs[name][:12]}, this run "
+                            f"{str(mine.get(name))[:12]}"
+                            for name in changed)
+                + f"); it is not replaced by {run_dir}: publish elsewhere "
+                "(--histories DIR), or remove it first")
     if source is not None and published is not None and \
             len(published["epochs"]) > len(source["epochs"]):
         if log:

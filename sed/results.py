@@ -2,7 +2,7 @@
 verdicts on the paper's claims, computed from the committed histories.
 
 Every Table 4 run keeps, beside its history, the test split's outcome at
-its best validation epoch (``best_test.json``, :func:`sed.train.test_outcome`):
+its best validation epoch (``best_test.json``, :func:`sed.train.split_outcome`):
 per recording the token errors, and the decoded and reference events. From
 these alone:
 

@@ -54,7 +54,7 @@ below):
   ``"epochs"``, ``epoch``, ``best_epoch``, ``target_epochs``).
 * At every epoch whose validation TER is the best so far, the run keeps
   that epoch's weights (``best.weights.h5``) and its test split's outcome
-  (``best_test.json``, :func:`test_outcome`): per recording the token
+  (``best_test.json``, :func:`split_outcome`): per recording the token
   errors and the decoded events, and the reference events, from which every
   test metric at the best validation epoch is computed afterwards.
 * A loss, gradient norm or network output that is not finite stops the run
@@ -113,10 +113,13 @@ class TrainingDiverged(FloatingPointError):
     """A non-finite loss, gradient or network output stopped training."""
 
 
-def _write_config(out_dir, config):
+def _write_config(out_dir, config, force=False, run=None):
+    """``config.yaml``; refuses a folder holding another config (but the
+    keys of :data:`sed.config.RESUMABLE_CHANGES`) unless ``force``, then
+    one made from other inputs (``run.check_identity``), before writing."""
     import yaml
     path = Path(out_dir) / "config.yaml"
-    if path.is_file():
+    if path.is_file() and not force:
         saved = resolve_config(read_yaml(path), source=str(path))
         if comparable(saved) != comparable(config):
             changed = sorted(f"{section}.{key}" for section in config
@@ -129,6 +132,8 @@ def _write_config(out_dir, config):
                 f"config.yaml; differs in {', '.join(changed)}); use a new "
                 "folder, or the same config to resume (only training."
                 f"{', training.'.join(RESUMABLE_CHANGES)} may change)")
+    if run is not None:
+        run.check_identity()
     write_atomic(path, yaml.safe_dump(config, sort_keys=False))
 
 
@@ -179,7 +184,7 @@ def finished(rows, epochs, patience=None):
                 target_epochs=int(epochs))
 
 
-def test_outcome(recordings, decoded, classes, reference=None):
+def split_outcome(recordings, decoded, classes, reference=None):
     """The test split's outcome at one epoch (what ``best_test.json`` holds).
 
     Args:
@@ -234,7 +239,7 @@ def fit(model, data, out_dir, config=None, log=print, provenance=None,
         classes: the event labels (default ``"0"``, ``"1"``, ...), for the
             decoded events of ``best_test.json``.
         reference: the test split's annotated events, for
-            ``best_test.json`` (:func:`test_outcome`).
+            ``best_test.json`` (:func:`split_outcome`).
 
     Returns:
         The list of per-epoch history rows (:data:`HISTORY_FIELDS` and the
@@ -373,7 +378,7 @@ def _fit(model, data, run, cfg, log, show_progress, prov, on_epoch,
         best = [r["val_ter"] for r in rows if r.get("val_ter") is not None]
         if row["val_ter"] is not None and (not best or
                                            row["val_ter"] < min(best)):
-            _keep_best(run.folder, model, row, test_outcome(
+            _keep_best(run.folder, model, row, split_outcome(
                 data.get("test", []), decoded["test"], classes, reference))
         rows.append(row)
         if row["val_ter"] is not None:
@@ -422,7 +427,16 @@ def _progress(items, desc, enabled):
 # --------------------------------------------------------------------------
 # From a corpus on disk.
 
-def train(config, log=print, on_epoch=None):
+def run_identity(config, fingerprint):
+    """A detector run's identity (:mod:`soundnet_keras.identity`): its
+    config (less what a resume may change) and its data (the corpus, its
+    features and their normaliser: :func:`sed.dataset.data_fingerprint`)."""
+    from soundnet_keras.identity import identity
+    return identity(config=comparable(resolve_config(config)),
+                    data=fingerprint)
+
+
+def train(config, log=print, on_epoch=None, force=False):
     """Trains a CTC-RNN on a corpus as a config says; resumes if interrupted.
 
     Featurises the corpus (cached), writes the run folder
@@ -434,14 +448,17 @@ def train(config, log=print, on_epoch=None):
         config: a config dict or the path to a YAML file.
         log: a function taking progress messages (None for silence).
         on_epoch: called with each new history row (see :func:`fit`).
+        force: resume a run folder of another identity (another config,
+            corpus, features or normaliser) with this one.
 
     Returns:
         The list of per-epoch history rows.
 
     Raises:
         soundnet_keras.runs.RunError: besides :func:`fit`'s cases, when the
-            run folder holds a run trained on another corpus, other
-            features or another normaliser (nothing in it is replaced).
+            run folder holds a run of another identity (:func:`run_identity`:
+            another config, corpus, features or normaliser; nothing in it
+            is replaced) unless ``force``.
     """
     from soundnet_keras.provenance import provenance as run_provenance
 
@@ -469,19 +486,9 @@ def train(config, log=print, on_epoch=None):
                    glorot=net["glorot"])
     fingerprint = data_fingerprint(data)
     show_progress = bool(tr["progress"]) and log is not None
-    with RunFolder(out_dir, HISTORY_FIELDS) as run:
-        detector = out_dir / "detector.json"
-        if run.latest is not None and detector.is_file():
-            saved = json.loads(detector.read_text()).get("data_fingerprint")
-            if saved != fingerprint:
-                raise RunError(
-                    f"{out_dir} holds a run trained on other data: the "
-                    "corpus, its features or their normaliser differ from "
-                    f"those of {tr['corpus']} with {cfg['feats']['kind']} "
-                    "features now (data fingerprint "
-                    f"{str(saved)[:12]} vs {fingerprint[:12]}); use a new "
-                    "run folder, or the corpus and features of the run")
-        _write_config(out_dir, cfg)
+    with RunFolder(out_dir, HISTORY_FIELDS, run_identity(cfg, fingerprint),
+                   force=force) as run:
+        _write_config(out_dir, cfg, force, run)
         save_detector(out_dir, model, corpus.classes, extractor, normaliser,
                       cfg, data_fingerprint=fingerprint)
         return _fit(model, data, run, cfg, log or (lambda *_: None),
@@ -491,8 +498,9 @@ def train(config, log=print, on_epoch=None):
 
 __all__ = ["COUNTS", "Chunk", "DEFAULTS", "HISTORY_FIELDS", "Recording",
            "TANH_CLIPPED", "TrainingDiverged", "batch_order",
-           "finished", "test_outcome",
+           "finished", "split_outcome",
            "chunk_recordings", "decode_recordings", "feasible_chunks", "fit",
            "frame_loss", "load_config", "make_batch", "make_optimizer",
+           "run_identity",
            "make_recording", "make_train_step", "prepare_features",
            "recording_errors", "recording_ter", "resolve_config", "train"]

@@ -228,7 +228,8 @@ def _train(args):
                             init_from_soundnet8=args.init_from_soundnet8,
                             clipnorm=args.clipnorm,
                             precision=args.precision)
-    train(args.targets, args.out, config, verbose=args.verbose)
+    train(args.targets, args.out, config, verbose=args.verbose,
+          force=args.force_resume)
     return 0
 
 
@@ -276,7 +277,8 @@ def _train_trunk(args):
     if args.targets:
         cache_features(args.targets, features)
     config = student_config(TrunkConfig, args)
-    train_trunk(features, args.out, config, verbose=args.verbose)
+    train_trunk(features, args.out, config, verbose=args.verbose,
+                force=args.force_resume)
     return 0
 
 
@@ -295,6 +297,10 @@ def student_options(parser_):
                               "layers")
     parser_.add_argument("--seed", type=int, default=0)
     parser_.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
+    parser_.add_argument("--force-resume", action="store_true",
+                         help="resume a run folder made from other inputs "
+                              "(another config, targets or features) with "
+                              "these")
 
 
 def student_config(cls, args, **extra):

@@ -275,12 +275,25 @@ class RunFolder:
     Args:
         folder: the run folder (created if needed).
         fields: the history's CSV columns.
+        identity: what the run is made from
+            (:func:`soundnet_keras.identity.identity`), kept with every
+            checkpoint (``latest.json``) and in the history;
+            :meth:`check_identity` refuses a folder whose checkpoint has
+            another one (:func:`~soundnet_keras.identity.check_identity`)
+            unless ``force``.
+        force: go on with a folder of another identity (its checkpoint then
+            takes this identity); ``flag`` names the option that sets it,
+            for the message.
     """
 
-    def __init__(self, folder, fields):
+    def __init__(self, folder, fields, identity=None, force=False,
+                 flag="--force-resume"):
         self.folder = Path(folder)
         self.fields = tuple(fields)
         self.checkpoints = self.folder / "checkpoint"
+        self.identity = identity
+        self.force = bool(force)
+        self.flag = flag
         self._lock = None
 
     # -- lock
@@ -303,6 +316,24 @@ class RunFolder:
         handle.flush()
         self._lock = handle
         return self
+
+    def check_identity(self):
+        """Raises :class:`RunError` when the latest checkpoint was made
+        from other inputs than :attr:`identity` (unless ``force``); the
+        trainers call it once they have checked the config, whose own
+        message names the keys that differ."""
+        if self.identity is not None and not self.force:
+            from .identity import check_identity
+            check_identity(self.saved_identity, self.identity, self.folder,
+                           self.flag)
+
+    @property
+    def saved_identity(self):
+        """The identity kept with the latest checkpoint (None: none)."""
+        path = self.checkpoints / "latest.json"
+        if self.latest is None:
+            return None
+        return json.loads(path.read_text()).get("identity")
 
     def __exit__(self, *exc):
         if self._lock is not None:
@@ -372,8 +403,10 @@ class RunFolder:
         prefix = f"ckpt-{epoch}"
         checkpoint.write(str(self.checkpoints / prefix))
         exit_point("checkpoint_written", epoch)
-        write_atomic(self.checkpoints / "latest.json",
-                     json.dumps(dict(prefix=prefix, epoch=epoch)) + "\n")
+        write_atomic(self.checkpoints / "latest.json", json.dumps(dict(
+            prefix=prefix, epoch=epoch, **({"identity": self.identity}
+                                           if self.identity else {})))
+            + "\n")
         exit_point("checkpoint_committed", epoch)
         self.write_history(record)
         exit_point("history_written", epoch)
@@ -383,6 +416,8 @@ class RunFolder:
                 path.unlink(missing_ok=True)
 
     def write_history(self, record):
+        if self.identity is not None:
+            record = {**record, "identity": self.identity}
         write_history(self.folder, self.fields, record)
 
 

@@ -214,12 +214,32 @@ def dtype_policy(name):
         keras.config.set_dtype_policy(before)
 
 
-def _write_config(out_dir, config):
+def store_digest(folder):
+    """The SHA-256 of a target store's manifest (``meta.json``,
+    ``clips.csv``): what identifies its clips and targets."""
+    from .identity import files_digest
+    return files_digest(Path(folder) / "meta.json",
+                        Path(folder) / "clips.csv")
+
+
+def run_identity(config, **inputs):
+    """A student run's identity (:mod:`soundnet_keras.identity`): its
+    config less ``epochs`` (which a resume may change) and its ``inputs``
+    (digests, e.g. ``targets=store_digest(folder)``)."""
+    from .identity import identity
+    fields = dataclasses.asdict(config)
+    fields.pop("epochs")
+    return identity(config=fields, **inputs)
+
+
+def _write_config(out_dir, config, force=False, run=None):
     """``config.json``; refuses a folder holding another config (only
     ``epochs`` may change on resume; a field the saved config lacks, from a
-    run begun before the field existed, counts as its default)."""
+    run begun before the field existed, counts as its default) unless
+    ``force``, then one made from other inputs (``run.check_identity``),
+    before writing."""
     path = out_dir / "config.json"
-    if path.exists():
+    if path.exists() and not force:
         try:
             saved = json.loads(path.read_text())
         except ValueError:
@@ -231,6 +251,8 @@ def _write_config(out_dir, config):
             raise RunError(
                 f"{out_dir} holds a run with another config ({saved}); "
                 "use a new folder, or the same config to resume")
+    if run is not None:
+        run.check_identity()
     write_atomic(path, json.dumps(dataclasses.asdict(config), indent=2))
 
 
@@ -363,7 +385,7 @@ def fit_run(run, model, variables, state, config, record, train_data,
 
 
 def train(targets_dir, out_dir, config=None, strategy=None, verbose=1,
-          log=print):
+          log=print, force=False):
     """Trains a SoundNet variant on stored targets; resumes if interrupted.
 
     Keras' ``fit`` with ``initial_epoch`` (a resumed run continues the
@@ -386,6 +408,8 @@ def train(targets_dir, out_dir, config=None, strategy=None, verbose=1,
             :func:`default_strategy`).
         verbose: Keras' progress output per epoch (0, 1 or 2).
         log: a function taking progress messages (``None`` for silence).
+        force: resume a run folder of another identity (another config or
+            target store) with this one.
 
     Returns:
         The list of per-epoch history rows.
@@ -393,18 +417,21 @@ def train(targets_dir, out_dir, config=None, strategy=None, verbose=1,
     Raises:
         soundnet_keras.runs.ConfigError: for a config value of the wrong
             type or out of range.
-        soundnet_keras.runs.RunError: when ``out_dir`` holds another config,
-            is in use by another process, or its checkpoint is damaged.
+        soundnet_keras.runs.RunError: when ``out_dir`` holds a run of
+            another identity (:func:`run_identity`: config or targets)
+            unless ``force``, is in use by another process, or its
+            checkpoint is damaged.
         FloatingPointError: when the loss is not finite (the last good
             checkpoint is kept).
     """
     config = (config or DistillConfig()).check()
     log = log or (lambda *_: None)
     out_dir = Path(out_dir)
-    with RunFolder(out_dir, HISTORY_FIELDS) as run:
-        _write_config(out_dir, config)
-        return _train(run, TargetStore(targets_dir), config, strategy,
-                      verbose, log)
+    store = TargetStore(targets_dir)
+    with RunFolder(out_dir, HISTORY_FIELDS, run_identity(
+            config, targets=store_digest(targets_dir)), force=force) as run:
+        _write_config(out_dir, config, force, run)
+        return _train(run, store, config, strategy, verbose, log)
 
 
 def _train(run, store, config, strategy, verbose, log):

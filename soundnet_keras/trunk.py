@@ -136,15 +136,22 @@ def cache_features(targets_dir, out_dir, batch_size=16, weights="soundnet8_flick
     return out_dir
 
 
+def _cache_meta(features_dir):
+    """The feature cache's ``meta.json``; FileNotFoundError naming the fix
+    where there is none."""
+    path = Path(features_dir) / "meta.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"No cached features at {features_dir} (meta.json missing); make "
+            "them with `soundnet-keras train-trunk --targets DIR`")
+    return json.loads(path.read_text())
+
+
 def load_cache(features_dir, split):
     """``(pool5 float16 (n, T, 256), objects (n, K, 1000), places (n, K, 401))``
     of one split, in memory."""
     features_dir = Path(features_dir)
-    if not (features_dir / "meta.json").exists():
-        raise FileNotFoundError(
-            f"No cached features at {features_dir} (meta.json missing); make "
-            "them with `soundnet-keras train-trunk --targets DIR`")
-    meta = json.loads((features_dir / "meta.json").read_text())
+    meta = _cache_meta(features_dir)
     store = TargetStore(meta["targets"])
     x = np.load(features_dir / split / "pool5.npy")
     objects, places = store.targets(split)
@@ -314,7 +321,8 @@ def _migrate(run, model, optimizer, variables, record, log):
             (folder / name).unlink(missing_ok=True)
 
 
-def train_trunk(features_dir, out_dir, config=None, verbose=2, log=print):
+def train_trunk(features_dir, out_dir, config=None, verbose=2, log=print,
+                force=False):
     """Trains a pretrained-trunk student's upper layers on cached features.
 
     Checkpoints and history through
@@ -327,20 +335,33 @@ def train_trunk(features_dir, out_dir, config=None, verbose=2, log=print):
     last epoch, ``<model>_trunk_last.weights.h5``; both load with
     ``SoundNetF(weights=path)`` or ``SoundNetR(weights=path)``.
 
+    ``force`` resumes a run folder of another identity (another config,
+    feature cache or target store) with this one.
+
     Returns:
         The list of per-epoch history rows.
 
     Raises:
-        soundnet_keras.runs.RunError: when ``out_dir`` holds another config,
-            is in use by another process, or its checkpoint is damaged.
+        soundnet_keras.runs.RunError: when ``out_dir`` holds a run of
+            another identity (config, features or targets) unless
+            ``force``, is in use by another process, or its checkpoint is
+            damaged.
+        FileNotFoundError: when ``features_dir`` holds no cached features
+            (nothing is written).
         FloatingPointError: when a value is not finite (the last good
             checkpoint is kept).
     """
+    from .identity import files_digest
+    from .training import run_identity, store_digest
     config = (config or TrunkConfig()).check()
     log = log or (lambda *_: None)
     out_dir = Path(out_dir)
-    with RunFolder(out_dir, HISTORY_FIELDS) as run:
-        _write_config(out_dir, config)
+    meta = _cache_meta(features_dir)
+    identity = run_identity(
+        config, features=files_digest(Path(features_dir) / "meta.json"),
+        targets=store_digest(meta["targets"]))
+    with RunFolder(out_dir, HISTORY_FIELDS, identity, force=force) as run:
+        _write_config(out_dir, config, force, run)
         return _train_trunk(run, Path(features_dir), config, verbose, log)
 
 

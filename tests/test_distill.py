@@ -408,3 +408,30 @@ def test_check_presets_scores_a_preset_as_numpy_does(targets):
     for head in totals:
         assert result[f"{head}_loss"] == pytest.approx(
             np.mean(totals[head]), rel=1e-3)
+
+
+def test_resume_with_other_targets_is_refused(targets, tmp_path):
+    """A run folder keeps the identity of its target store: resuming it on
+    another store is refused, naming both, unless forced."""
+    import shutil
+    from soundnet_keras.runs import RunError
+    _run(targets, tmp_path / "r", epochs=1)
+    other = tmp_path / "other"
+    shutil.copytree(targets, other)
+    clips = (other / "clips.csv").read_text().splitlines()
+    (other / "clips.csv").write_text("\n".join(clips[:-1]) + "\n")
+    history = (tmp_path / "r" / "history.json").read_bytes()
+    with pytest.raises(RunError, match=r"r was made from other inputs: "
+                       r"targets differs \(there \w{12}, now \w{12}\); use "
+                       r"another folder, or --force-resume"):
+        _run(other, tmp_path / "r", epochs=2)
+    assert (tmp_path / "r" / "history.json").read_bytes() == history
+    # the same store resumes; its identity is in the history
+    rows = _run(targets, tmp_path / "r", epochs=2)
+    assert len(rows) == 2
+    from soundnet_keras.training import run_identity, store_digest
+    record = json.loads((tmp_path / "r" / "history.json").read_text())
+    assert record["identity"]["targets"] == store_digest(targets)
+    assert record["identity"] == run_identity(
+        DistillConfig(model="snf", epochs=2, steps_per_epoch=2, batch_size=3,
+                      lr_patience=1).check(), targets=store_digest(targets))

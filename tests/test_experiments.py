@@ -334,3 +334,26 @@ def test_table4_run_stops_on_patience_and_keeps_its_best_epoch(corpus,
                seeds=[0], patience=2, base=still, log=lines.append,
                progress=False)
     assert any("finished after 3 epochs, skipped" in line for line in lines)
+
+
+def test_publishing_over_a_history_of_another_corpus_is_refused(corpus,
+                                                                 tmp_path):
+    """The same recipe on another corpus never replaces a published
+    history: the histories carry their runs' identity (the data too)."""
+    from soundnet_keras.runs import RunError
+    from sed.corpora import make_default_corpus
+    histories = tmp_path / "histories"
+    run_table4(corpus.root, 1, tmp_path / "runs", histories,
+               rows=["lowlevel"], seeds=[0], base=TINY, log=None,
+               progress=False)
+    published = {p: p.read_bytes() for p in histories.rglob("*")
+                 if p.is_file()}
+    other = make_default_corpus(tmp_path / "other", minutes=1, seed=5)
+    with pytest.raises(RunError, match=r"lowlevel-seed0 holds a history "
+                       r"made from other inputs \(data: there \w{12}, this "
+                       r"run \w{12}\); it is not replaced"):
+        run_table4(other.root, 2, tmp_path / "runs2", histories,
+                   rows=["lowlevel"], seeds=[0], base=TINY, log=None,
+                   progress=False)
+    assert {p: p.read_bytes() for p in histories.rglob("*")
+            if p.is_file()} == published

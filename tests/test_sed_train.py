@@ -358,6 +358,47 @@ def test_resume_on_other_data_is_refused(corpus, tmp_path):
     before = files()
     again = {**config, "training": {**config["training"], "epochs": 2,
                                     "corpus": str(other)}}
-    with pytest.raises(RunError, match="holds a run trained on other data"):
+    with pytest.raises(RunError, match=r"run was made from other inputs: "
+                       r"data differs \(there \w{12}, now \w{12}\); use "
+                       "another folder, or --force-resume"):
         train(again, log=None)
     assert files() == before
+    # the identity lives with the checkpoint: deleting detector.json and
+    # config.yaml does not let another corpus through
+    (tmp_path / "run" / "detector.json").unlink()
+    (tmp_path / "run" / "config.yaml").unlink()
+    before = files()
+    with pytest.raises(RunError, match="data differs"):
+        train(again, log=None)
+    assert files() == before
+    # asked by name, the run goes on with the new data and its identity
+    rows = train(again, log=None, force=True)
+    assert len(rows) == 2
+    record = json.loads((tmp_path / "run" / "history.json").read_text())
+    from sed.dataset import prepare_features, data_fingerprint
+    from sed.train import run_identity
+    assert record["identity"] == run_identity(again, data_fingerprint(
+        prepare_features(again, progress=False)[3]))
+
+
+def test_a_short_run_learns(tmp_path):
+    """Fails when training is broken: the short seeded run of
+    ``benchmarks/training_threshold.py`` on the built-in corpus ends with a
+    training TER of 0.25-0.35 over seeds 0-2 (measured,
+    ``benchmarks/results/training_threshold.json``), from 1.0 untrained; it
+    must end below 0.6."""
+    import importlib.util
+    from sed.corpora import make_default_corpus
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location(
+        "training_threshold", root / "benchmarks" / "training_threshold.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    measured = json.loads((root / "benchmarks" / "results" /
+                           "training_threshold.json").read_text())
+    assert measured["final_train_ter"]["max"] < 0.6 - 0.2  # the margin
+    corpus = make_default_corpus(tmp_path / "corpus", minutes=bench.MINUTES,
+                                 seed=0)
+    rows = bench.short_run(corpus.root, tmp_path / "run", seed=0)
+    assert rows[0]["train_ter"] > 0.9     # it starts from nothing ...
+    assert rows[-1]["train_ter"] < 0.6    # ... and learns

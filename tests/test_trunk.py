@@ -357,3 +357,29 @@ def test_cli_builds_both_configs_from_the_shared_options():
         clipnorm=args.clipnorm) == DistillConfig(**shared, clipnorm=1.0)
     with pytest.raises(ConfigError, match="TrunkConfig: lr_factor must be"):
         TrunkConfig(lr_factor=1.5).check()
+
+
+def test_resume_with_other_features_is_refused(features, tmp_path):
+    """train-trunk keeps the identity of its feature cache (and targets):
+    another cache is refused before anything is written, the history
+    never mixes two; ``force`` goes on."""
+    import shutil
+    from soundnet_keras.runs import RunError
+    config = TrunkConfig(model="snf", epochs=1, **TINY)
+    train_trunk(features, tmp_path / "r", config, verbose=0, log=None)
+    other = tmp_path / "other"
+    shutil.copytree(features, other)
+    meta = json.loads((other / "meta.json").read_text())
+    meta["note"] = "another cache"
+    (other / "meta.json").write_text(json.dumps(meta))
+    longer = TrunkConfig(model="snf", epochs=2, **TINY)
+    before = (tmp_path / "r" / "history.json").read_bytes()
+    with pytest.raises(RunError, match="features differs"):
+        train_trunk(other, tmp_path / "r", longer, verbose=0, log=None)
+    assert (tmp_path / "r" / "history.json").read_bytes() == before
+    rows = train_trunk(other, tmp_path / "r", longer, verbose=0, log=None,
+                       force=True)
+    assert len(rows) == 2
+    with pytest.raises(FileNotFoundError, match="No cached features"):
+        train_trunk(tmp_path / "none", tmp_path / "fresh", config, verbose=0)
+    assert not (tmp_path / "fresh").exists()   # nothing left to block a retry
