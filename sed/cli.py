@@ -103,12 +103,16 @@ def _detect(args):
     if args.reference and not args.plot:
         raise ValueError("--reference needs --plot (the reference is drawn "
                          "beside the decoded events)")
+    from soundnet_keras.outputs import plan_pictures
+    pictures = plan_pictures(args.files, args.plot) if args.plot else \
+        [None] * len(args.files)
     detector = load_detector(args.model)
     found, failures = [], []
-    for path in args.files:
+    for path, picture in zip(args.files, pictures):
         try:
-            if args.plot:
-                found.append(_detect_and_plot(detector, path, args))
+            if picture is not None:
+                found.append(_detect_and_plot(detector, path, picture,
+                                              args.reference))
             else:
                 found.append(detector.detect(path))
         except (OSError, ValueError, RuntimeError) as err:
@@ -127,14 +131,13 @@ def _detect(args):
     return 1 if failures else 0
 
 
-def _detect_and_plot(detector, path, args):
+def _detect_and_plot(detector, path, picture, reference):
     import matplotlib
     matplotlib.use("Agg")
     from soundnet_keras.plots import save_figure
     from .plots import detection_figure
-    fig, events = detection_figure(detector, path, args.reference)
-    out = save_figure(fig, args.plot, path, len(args.files) > 1)
-    print(f"wrote {out}", file=sys.stderr)
+    fig, events = detection_figure(detector, path, reference)
+    print(f"wrote {save_figure(fig, picture)}", file=sys.stderr)
     return events
 
 
@@ -265,7 +268,8 @@ def parser():
                    "(filename, onset, offset, event_label) to stdout")
     p.add_argument("--plot", metavar="OUT.png", help="also draw the log-mel "
                    "spectrogram, the CTC token posteriors and the event roll "
-                   "to this image (several files: OUT-<file>.png each)")
+                   "to this image (several files: OUT-<path>.png each; a "
+                   "folder: FOLDER/<path>.png, mirroring the inputs)")
     p.add_argument("--reference", metavar="ANN", help="with --plot: draw "
                    "the reference events of an annotation file (.tsv, .ann) "
                    "beside the decoded ones")

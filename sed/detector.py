@@ -96,12 +96,14 @@ class Detector:
 
     def detect(self, path, features=None):
         """Events of one audio file: a DataFrame ``filename, onset, offset,
-        event_label``. ``features`` may pass ``featurise(path)``'s result."""
+        event_label``, ``filename`` the path as given (so the rows of files
+        of one name in several folders stay apart). ``features`` may pass
+        ``featurise(path)``'s result."""
         values, times = features if features is not None else \
             self.featurise(path)
         events = decode_events(self.probabilities([values])[0], times,
                                self.classes)
-        events.insert(0, "filename", Path(path).name)
+        events.insert(0, "filename", str(path))
         return events[["filename", "onset", "offset", "event_label"]]
 
 

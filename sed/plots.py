@@ -476,7 +476,7 @@ def detection_figure(detector, path, reference=None):
     fig = plot_detection(load_audio(path, 16000), detector.classes,
                          probabilities, times, events, reference,
                          title=Path(path).name)
-    events.insert(0, "filename", Path(path).name)
+    events.insert(0, "filename", str(path))
     return fig, events[["filename", "onset", "offset", "event_label"]]
 
 

@@ -28,9 +28,53 @@ def preprocess_input(waveform):
     return np.asarray(waveform, dtype=np.float32) * np.float32(INPUT_SCALE)
 
 
-def resample(waveform, sample_rate, target_rate):
-    """Resamples a 1-D float waveform with soxr (very high quality)."""
-    waveform = np.asarray(waveform, dtype=np.float32)
+def as_waveform(waveform, source="waveform"):
+    """Samples as a float32 array in [-1, 1]'s scale, checked at the door.
+
+    Integer arrays are scaled by their type's range, as soundfile reads
+    PCM files (``int16`` by 1/32768, ``int32`` by 2**-31, ``int8`` by
+    1/128, ``uint8`` centred on 128 first); floats are taken as they are.
+    Refused with the fix (``TypeError``): a path or string given where
+    samples are expected, booleans, complex numbers. Refused
+    (``ValueError``): NaN or infinite samples, counted before anything is
+    computed from them.
+
+    Example:
+        >>> as_waveform(np.array([16384, -32768], dtype=np.int16))
+        array([ 0.5, -1. ], dtype=float32)
+        >>> as_waveform(np.array([128, 255, 0], dtype=np.uint8)).tolist()
+        [0.0, 0.9921875, -1.0]
+        >>> as_waveform("clip.wav")
+        Traceback (most recent call last):
+        ...
+        TypeError: waveform: got the path 'clip.wav' where samples are expected; read the file first (sk.load_audio('clip.wav', sample_rate)), or give the path to the command line
+    """
+    if isinstance(waveform, (str, bytes, Path)):
+        raise TypeError(
+            f"{source}: got the path {str(waveform)!r} where samples are "
+            f"expected; read the file first (sk.load_audio({str(waveform)!r}"
+            ", sample_rate)), or give the path to the command line")
+    array = np.asarray(waveform)
+    kind = array.dtype.kind
+    if kind in "iu":
+        info = np.iinfo(array.dtype)
+        centre = (int(info.max) + 1) // 2 if kind == "u" else 0
+        scale = float(int(info.max) + 1 - centre)
+        array = (array.astype(np.float64) - centre) / scale
+    elif kind not in "f":
+        raise TypeError(f"{source}: samples of type {array.dtype} cannot be "
+                        "audio; give float or integer PCM samples")
+    array = array.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(array)):
+        bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+        raise ValueError(f"{source}: {bad} samples are NaN or infinite")
+    return array
+
+
+def resample(waveform, sample_rate, target_rate, source="waveform"):
+    """Resamples a 1-D waveform with soxr (very high quality), after
+    :func:`as_waveform`."""
+    waveform = as_waveform(waveform, source)
     if int(sample_rate) == int(target_rate):
         return waveform
     return soxr.resample(waveform, sample_rate, target_rate,
@@ -41,19 +85,17 @@ def check_waveform(waveform, sample_rate, model="soundnet8", layer=None,
                    pad=False, source="waveform"):
     """Validates a 1-D waveform; returns it (zero-padded if ``pad``).
 
+    Integer samples are scaled and paths refused (:func:`as_waveform`).
     Raises ``ValueError`` for an empty input, NaN or inf samples, and input
     too short for one frame of ``layer`` (unless ``pad``; the message gives
     the minimum duration).
     """
-    waveform = np.asarray(waveform, dtype=np.float32)
+    waveform = as_waveform(waveform, source)
     if waveform.ndim != 1:
         raise ValueError(f"{source}: expected a 1-D waveform, got shape "
                          f"{waveform.shape}")
     if waveform.size == 0:
         raise ValueError(f"{source}: the audio has zero length")
-    if not np.all(np.isfinite(waveform)):
-        bad = int(np.size(waveform) - np.count_nonzero(np.isfinite(waveform)))
-        raise ValueError(f"{source}: {bad} samples are NaN or infinite")
     if layer is not None:
         need = min_samples(model, layer)
         if waveform.size < need:
@@ -65,7 +107,8 @@ def check_waveform(waveform, sample_rate, model="soundnet8", layer=None,
                     f"{source}: {waveform.size / rate:.3f} s of audio is too "
                     f"short for layer {layer!r} of {get_spec(model)['name']}, "
                     f"which needs at least {need / rate:.3f} s ({need} "
-                    f"samples at {rate} Hz); pass pad=True to zero-pad it")
+                    f"samples at {rate} Hz); pass pad=True (--pad on the command "
+                    "line) to zero-pad it")
     return waveform
 
 

@@ -79,8 +79,10 @@ def input_root(inputs):
 
 def output_path(path, root, out_dir):
     """Where the features of ``path`` go: its path below ``root``, under
-    ``out_dir``, with ``.npz`` appended."""
-    return FileSystems.join(out_dir, os.path.relpath(path, root) + ".npz")
+    ``out_dir``, with ``.npz`` appended
+    (:func:`soundnet_keras.outputs.plan_outputs`, as ``extract``)."""
+    from .outputs import plan_outputs
+    return str(plan_outputs([path], out_dir, ".npz", root=root)[0])
 
 
 def _read(path):

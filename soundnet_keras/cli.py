@@ -17,9 +17,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-
-class UsageError(ValueError):
-    """Bad arguments or inputs, found before any work starts."""
+from .outputs import UsageError, plan_outputs, plan_pictures  # noqa: E402
 
 
 def _fetch(args):
@@ -51,33 +49,6 @@ def check_inputs(files):
                          "done; check the paths)")
 
 
-def output_paths(files, out, suffix=".npz"):
-    """One output path per input: ``out`` / the input's path relative to the
-    inputs' common folder, with ``suffix``, so ``A/rec.wav`` and
-    ``B/rec.wav`` give ``out/A/rec.npz`` and ``out/B/rec.npz``. Raises
-    :class:`UsageError` if two inputs would still share one (``rec.wav`` and
-    ``rec.flac``, or a file given twice).
-
-    Example:
-        >>> [str(p) for p in output_paths(["/a/x/rec.wav", "/a/y/rec.wav"],
-        ...                               Path("out"))]
-        ['out/x/rec.npz', 'out/y/rec.npz']
-    """
-    resolved = [Path(f).resolve() for f in files]
-    root = Path(os.path.commonpath([p.parent for p in resolved]))
-    targets = [Path(out) / p.relative_to(root).with_suffix(suffix)
-               for p in resolved]
-    seen = {}
-    for source, target in zip(files, targets):
-        if target in seen:
-            raise UsageError(
-                f"{seen[target]} and {source} would both be written to "
-                f"{target}; rename one, or run them separately with "
-                "different --out folders (nothing was done)")
-        seen[target] = source
-    return targets
-
-
 def _weights(args):
     """The checked ``--weights`` file (None for random weights)."""
     from .weights import resolve_weights
@@ -98,16 +69,17 @@ def _predict(args):
     check_inputs(args.files)
     from .audio import load_audio
     from .predictions import predict
+    pictures = plan_pictures(args.files, args.plot) if args.plot else \
+        [None] * len(args.files)
     model = _soundnet8(weights)
     failures = []
-    for path in _progress(args.files, "predict"):
+    for path, picture in zip(_progress(args.files, "predict"), pictures):
         try:
             waveform = load_audio(path)
             result = predict(waveform, 22050, top=args.top,
                              model=model, per_frame=args.per_frame)
-            if args.plot:
-                _plot_predictions(waveform, model, args.plot, path,
-                                  len(args.files) > 1, args.top)
+            if picture is not None:
+                _plot_predictions(waveform, model, picture, args.top)
         except (OSError, ValueError) as err:
             failures.append((path, err))
             continue
@@ -124,19 +96,18 @@ def _predict(args):
     return _report(failures)
 
 
-def _plot_predictions(waveform, model, out, path, several, top):
+def _plot_predictions(waveform, model, out, top):
     import matplotlib
     matplotlib.use("Agg")
     from .plots import predictions_figure, save_figure
     fig, _ = predictions_figure(waveform, 22050, model=model, top=top)
-    out = save_figure(fig, out, path, several)
-    print(f"wrote {out}", file=sys.stderr)
+    print(f"wrote {save_figure(fig, out)}", file=sys.stderr)
 
 
 def _extract(args):
     weights = _weights(args)
     check_inputs(args.files)
-    targets = output_paths(args.files, args.out)
+    targets = plan_outputs(args.files, args.out, ".npz")
     import numpy as np
     from .audio import load_audio
     from .weights import atomic_write
@@ -358,7 +329,8 @@ def parser():
     weights_options(pr)
     pr.add_argument("--plot", metavar="OUT.png", help="also draw the waveform "
                     "and the top objects and places of each conv8 frame to "
-                    "this image (several files: OUT-<file>.png each)")
+                    "this image (several files: OUT-<path>.png each; a "
+                    "folder: FOLDER/<path>.png, mirroring the inputs)")
     pr.set_defaults(run=_predict)
 
     e = sub.add_parser("extract", help="write one .npz (values, times) of a "

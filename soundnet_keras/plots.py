@@ -269,24 +269,21 @@ def transition_contrast(values, times, at, window=1.0):
     return float(jump / max(jitter, 1e-12))
 
 
-def save_figure(fig, out, source=None, several=False):
+def save_figure(fig, out):
     """Writes a figure to ``out`` (folders made as needed) and closes it;
-    returns the path. With ``several``, the picture of one of several input
-    files goes to ``OUT-<source stem>.png`` (the ``--plot`` of the CLIs).
+    returns the path (the commands name it with
+    :func:`soundnet_keras.outputs.plan_pictures`).
 
     Example:
         >>> import tempfile, matplotlib
         >>> matplotlib.use("Agg")
         >>> import matplotlib.pyplot as plt
-        >>> out = save_figure(plt.figure(), Path(tempfile.mkdtemp()) / "p.png",
-        ...                   "a/b.wav", several=True)
+        >>> out = save_figure(plt.figure(), Path(tempfile.mkdtemp()) / "p.png")
         >>> out.name, out.is_file()
-        ('p-b.png', True)
+        ('p.png', True)
     """
     import matplotlib.pyplot as plt
     out = Path(out)
-    if several:
-        out = out.with_name(f"{out.stem}-{Path(source).stem}{out.suffix}")
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
     plt.close(fig)

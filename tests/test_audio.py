@@ -117,3 +117,58 @@ def test_float_wav_outside_unit_range_warns(tmp_path):
     with pytest.warns(UserWarning, match=r"loud.wav: samples reach 40, "
                       r"outside \[-1, 1\]"):
         assert sk.load_audio(path).max() == 40.0
+
+
+@pytest.mark.parametrize("subtype,dtype", [("PCM_16", "int16"),
+                                           ("PCM_32", "int32"),
+                                           ("PCM_U8", "uint8")])
+def test_integer_arrays_are_scaled_as_soundfile_reads_them(tmp_path, subtype,
+                                                           dtype):
+    """An integer array is scaled by its type's range, exactly as
+    soundfile turns the same PCM file into floats (int16 given as float
+    was 32,767x too large before)."""
+    from soundnet_keras.audio import as_waveform
+    path = tmp_path / "x.wav"
+    soundfile.write(path, _tone(16000, 0.5, channels=1), 16000,
+                    subtype=subtype)
+    if dtype == "uint8":   # soundfile has no uint8 reader: the raw bytes
+        raw = np.frombuffer(path.read_bytes()[-8000:], np.uint8)
+    else:
+        raw = soundfile.read(path, dtype=dtype)[0]
+    floats = soundfile.read(path, dtype="float64")[0][-len(raw):]
+    np.testing.assert_array_equal(as_waveform(raw), floats.astype(np.float32))
+
+
+def test_integer_audio_gives_the_float_audio_features_and_predictions():
+    rng = np.random.default_rng(0)
+    pcm = (rng.standard_normal(22050 * 3) * 3000).astype(np.int16)
+    floats = pcm / np.float32(32768)
+    model = sk.SoundNet8(weights=None, include_top=False)
+    np.testing.assert_array_equal(
+        sk.extract_features(pcm, model=model, layer="conv3",
+                            sample_rate=22050)[0],
+        sk.extract_features(floats, model=model, layer="conv3",
+                            sample_rate=22050)[0])
+
+
+@pytest.mark.parametrize("bad,error,message", [
+    ("clip.wav", TypeError, "got the path 'clip.wav' where samples are "
+     r"expected; read the file first \(sk.load_audio"),
+    (np.array([True, False]), TypeError, "samples of type bool cannot be "
+     "audio"),
+    (np.array([0.1, np.nan, np.inf, 0.2]), ValueError,
+     "2 samples are NaN or infinite"),
+])
+def test_bad_arrays_are_refused_at_the_door(bad, error, message):
+    model = sk.SoundNet8(weights=None, include_top=False)
+    with pytest.raises(error, match=message):
+        sk.extract_features(bad, model=model, layer="conv3",
+                            sample_rate=16000)
+
+
+def test_nan_counted_before_resampling():
+    """NaNs are counted in the samples given, not after soxr spread them."""
+    x = np.zeros(16000, np.float32)
+    x[100] = np.nan
+    with pytest.raises(ValueError, match="^waveform: 1 samples are NaN"):
+        sk.audio.resample(x, 16000, 22050)

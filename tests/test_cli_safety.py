@@ -34,22 +34,24 @@ def test_same_names_in_two_folders_are_both_kept(tmp_path, random_weights):
     a = _wav(tmp_path / "A" / "rec.wav", 3.0)
     b = _wav(tmp_path / "B" / "rec.wav", 4.0)
     assert _extract([a, b], tmp_path / "out", weights) == 0
-    assert np.load(tmp_path / "out" / "A" / "rec.npz")["values"].shape[0] == 8
-    assert np.load(tmp_path / "out" / "B" / "rec.npz")["values"].shape[0] == 11
+    out = tmp_path / "out"
+    assert np.load(out / "A" / "rec.wav.npz")["values"].shape[0] == 8
+    assert np.load(out / "B" / "rec.wav.npz")["values"].shape[0] == 11
 
 
-def test_colliding_outputs_are_refused_before_starting(tmp_path, capsys,
-                                                       random_weights):
+def test_one_stem_two_formats_are_both_kept(tmp_path, random_weights):
+    """``rec.wav`` and ``rec.flac`` keep their extension in their outputs'
+    names; one file given twice is refused before starting."""
     _, weights = random_weights
     wav = _wav(tmp_path / "rec.wav")
     flac = tmp_path / "rec.flac"
     soundfile.write(flac, soundfile.read(wav)[0], 22050)
     out = tmp_path / "out"
-    assert _extract([wav, flac], out, weights) == 2
-    err = capsys.readouterr().err
-    assert "rec.wav and " in err and "would both be written to" in err
-    assert not out.exists()
-    assert _extract([wav, wav], out, weights) == 2
+    assert _extract([wav, flac], out, weights) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["rec.flac.npz",
+                                                     "rec.wav.npz"]
+    assert _extract([wav, wav], tmp_path / "twice", weights) == 2
+    assert not (tmp_path / "twice").exists()
 
 
 def test_temporary_names_cannot_collide(tmp_path, random_weights):
@@ -57,9 +59,9 @@ def test_temporary_names_cannot_collide(tmp_path, random_weights):
     files = [_wav(tmp_path / "rec.wav"), _wav(tmp_path / "rec.part.wav", 4.0)]
     out = tmp_path / "out"
     assert _extract(files, out, weights) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["rec.npz",
-                                                     "rec.part.npz"]
-    assert np.load(out / "rec.part.npz")["values"].shape[0] == 11
+    assert sorted(p.name for p in out.iterdir()) == ["rec.part.wav.npz",
+                                                     "rec.wav.npz"]
+    assert np.load(out / "rec.part.wav.npz")["values"].shape[0] == 11
 
 
 @pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt])

@@ -162,10 +162,35 @@ def test_cli_detect_plot_with_reference(blank_run, tmp_path, capsys):
                  str(out), "--reference", str(reference)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "no events detected" in capsys.readouterr().out
-    # several files: one picture each, named after the file
+    # several files: one picture each, named after the file's path below
+    # the inputs' common folder (a name in two folders gives two pictures)
+    import shutil
+    copies = [tmp_path / d / short.name for d in ("D1", "D2")]
+    for copy in copies:
+        copy.parent.mkdir()
+        shutil.copy(short, copy)
+    capsys.readouterr()
+    assert main(["detect", *map(str, copies), "--model", str(run),
+                 "--plot", str(out), "--tsv"]) == 0
+    for d in ("D1", "D2"):
+        picture = tmp_path / "figs" / f"detect-{d}-{short.name}.png"
+        assert picture.is_file()
+    err = capsys.readouterr().err
+    assert [line[len("wrote "):] for line in err.splitlines()
+            if line.startswith("wrote ")] == [
+        str(tmp_path / "figs" / f"detect-{d}-{short.name}.png")
+        for d in ("D1", "D2")]
+    # a folder given as --plot is a folder: the inputs' tree mirrored
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    assert main(["detect", *map(str, copies), "--model", str(run),
+                 "--plot", str(folder)]) == 0
+    assert sorted(p.relative_to(folder).as_posix()
+                  for p in folder.rglob("*.png")) == [
+        f"D1/{short.name}.png", f"D2/{short.name}.png"]
+    # the same file twice: refused before any work
     assert main(["detect", str(short), str(short), "--model", str(run),
-                 "--plot", str(out)]) == 0
-    assert (tmp_path / "figs" / "detect-one_second.png").is_file()
+                 "--plot", str(out)]) == 2
     assert main(["detect", str(short), "--model", str(run), "--reference",
                  str(reference)]) == 2
     assert "--reference needs --plot" in capsys.readouterr().err

@@ -160,10 +160,10 @@ def test_cli_extract_goes_on_past_bad_files(tmp_path, capsys, random_weights):
     assert code == 1
     err = capsys.readouterr().err
     assert "1 file(s) failed" in err and "bad.wav: cannot read audio" in err
-    saved = np.load(out / "good.npz")
+    saved = np.load(out / "good.wav.npz")
     assert saved["values"].shape == (8, 256)
     assert saved["times"].shape == (8,)
-    assert sorted(p.name for p in out.iterdir()) == ["good.npz"]
+    assert sorted(p.name for p in out.iterdir()) == ["good.wav.npz"]
 
 
 def test_cli_extract_matches_python_api(tmp_path, random_weights):
@@ -174,7 +174,7 @@ def test_cli_extract_matches_python_api(tmp_path, random_weights):
     values, times = sk.extract_features(
         sk.load_audio(path), 22050, "conv5",
         model=sk.SoundNet8(include_top=False, weights=str(weights)))
-    saved = np.load(tmp_path / "a.npz")
+    saved = np.load(tmp_path / "a.wav.npz")
     # The same extractor on the same audio (post-ReLU float32 values).
     np.testing.assert_allclose(saved["values"], values, rtol=1e-5,
                                atol=1e-6 * np.abs(values).max())

@@ -200,6 +200,16 @@ def test_detector_with_soundnet_features(tmp_path):
     events = detector.detect(wav)
     assert list(events.columns) == ["filename", "onset", "offset",
                                     "event_label"]
+    # the rows name the file by its path as given (one name may be in
+    # several folders): an onset and an offset of "dog" decoded
+    path = np.zeros(len(values), int)
+    path[2], path[5] = 3, 4
+    real = detector.probabilities
+    detector.probabilities = lambda features: [np.eye(5)[path]]
+    decoded = detector.detect(wav, features=(values, times))
+    detector.probabilities = real
+    assert decoded["filename"].tolist() == [str(wav)]
+    assert decoded["event_label"].tolist() == ["dog"]
     np.testing.assert_allclose(
         detector.probabilities([values])[0],
         np.asarray(model.probabilities(values[None]))[0], rtol=1e-5,
