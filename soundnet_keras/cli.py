@@ -187,7 +187,8 @@ def _targets(args):
           f"{(clips.split == 'train').sum()} train, "
           f"{(clips.split == 'val').sum()} val", file=sys.stderr)
     write_targets(args.out, clips, clip_seconds=args.clip_seconds,
-                  user_targets=args.targets_from, alignment=args.alignment)
+                  user_targets=args.targets_from, alignment=args.alignment,
+                  overwrite=args.overwrite)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
@@ -381,6 +382,9 @@ def parser():
                         "e.g. the distillation pool's manifest.tsv; files "
                         "keep their split")
     t.add_argument("--out", required=True, metavar="DIR")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace an existing store (once the new one is "
+                   "complete)")
     t.add_argument("--clip-seconds", type=float, default=20.0)
     t.add_argument("--val-clips", type=int, default=1000,
                    help="validation clips (whole files; at most 20%% of all)")

@@ -69,11 +69,15 @@ def _to_int16(x):
 
 def write_targets(out_dir, clips, clip_seconds=20.0, teacher=None,
                   user_targets=None, shard_size=500, batch_size=16,
-                  progress=True, alignment="teacher"):
+                  progress=True, alignment="teacher", overwrite=False):
     """Computes (or takes) the targets of ``clips`` and stores them.
 
+    The store is built beside ``out_dir`` and moved there once complete
+    (:func:`soundnet_keras.stores.staged_folder`): a kill at any moment
+    leaves the old store or the new one, never a mix.
+
     Args:
-        out_dir: the folder to write.
+        out_dir: the folder to write (new or empty, or ``overwrite``).
         clips: a DataFrame from :func:`soundnet_keras.clips.plan_clips`.
         clip_seconds: the clips' length.
         teacher: a SoundNet-8 with its top (default: the pretrained one).
@@ -83,13 +87,26 @@ def write_targets(out_dir, clips, clip_seconds=20.0, teacher=None,
         batch_size: clips per teacher batch.
         progress: show a progress bar.
         alignment: the targets' times (:func:`target_times`).
+        overwrite: replace an existing store (once the new one is
+            complete).
 
     Returns:
         The output folder.
+
+    Raises:
+        FileExistsError: when ``out_dir`` holds files and not
+            ``overwrite`` (nothing is computed).
     """
-    out_dir = Path(out_dir)
+    from .stores import staged_folder
+    with staged_folder(out_dir, overwrite) as stage:
+        _write_targets(stage, clips, clip_seconds, teacher, user_targets,
+                       shard_size, batch_size, progress, alignment)
+    return Path(out_dir)
+
+
+def _write_targets(out_dir, clips, clip_seconds, teacher, user_targets,
+                   shard_size, batch_size, progress, alignment):
     times = target_times(clip_seconds, alignment)
-    out_dir.mkdir(parents=True, exist_ok=True)
     given = None
     if user_targets is not None:
         given = dict(np.load(user_targets))
@@ -185,7 +202,6 @@ def write_targets(out_dir, clips, clip_seconds=20.0, teacher=None,
                 teacher_weights_sha256=teacher_sha,
                 counts=clips.split.value_counts().to_dict())
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return out_dir
 
 
 class TargetStore:
@@ -197,7 +213,8 @@ class TargetStore:
     """
 
     def __init__(self, folder):
-        self.folder = Path(folder)
+        from .stores import recover_folder
+        self.folder = recover_folder(folder)
         if not (self.folder / "meta.json").exists():
             raise FileNotFoundError(
                 f"No targets at {self.folder} (meta.json missing); make them "

@@ -187,6 +187,43 @@ def test_builders_refuse_a_non_empty_folder(tmp_path, default_corpus):
     assert len(c.files()) == 5
 
 
+def test_a_failed_rebuild_leaves_the_old_corpus_and_nothing_else(
+        tmp_path, default_corpus, monkeypatch):
+    """A corpus is built beside its folder and swapped in whole: a build
+    that fails half way leaves the old corpus as it was and no leftover
+    (before: a half-written audio/ that blocked the retry)."""
+    root = copy_corpus(default_corpus, tmp_path / "c")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    from sed.corpora import default as builder
+    real = builder._make_default
+
+    def failing(stage, *args):
+        (stage / "audio" / "half.wav").write_bytes(b"RIFF")
+        raise OSError("No space left on device")
+    monkeypatch.setattr(builder, "_make_default", failing)
+    with pytest.raises(OSError, match="No space"):
+        D.make_default_corpus(root, minutes=1, overwrite=True)
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == \
+        before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
+    monkeypatch.setattr(builder, "_make_default", real)
+    fresh = tmp_path / "new"
+    with pytest.raises(OSError):
+        monkeypatch.setattr(builder, "_make_default", failing)
+        D.make_default_corpus(fresh, minutes=1)
+    assert not fresh.exists()      # nothing blocks the retry
+    monkeypatch.setattr(builder, "_make_default", real)
+    assert len(D.make_default_corpus(fresh, minutes=1).files()) == 5
+
+
+@pytest.mark.parametrize("minutes", [0, -5, float("nan"), "ten"])
+def test_corpus_sizes_that_make_no_sense_are_refused_first(tmp_path,
+                                                             minutes):
+    with pytest.raises(ValueError, match="minutes must be a number > 0"):
+        D.make_default_corpus(tmp_path / "c", minutes=minutes)
+    assert not (tmp_path / "c").exists()
+
+
 def test_cli(tmp_path, capsys):
     assert sed_main(["corpus", "default", "--out", str(tmp_path / "c"),
                      "--minutes", "1"]) == 0

@@ -435,3 +435,93 @@ def test_resume_with_other_targets_is_refused(targets, tmp_path):
     assert record["identity"] == run_identity(
         DistillConfig(model="snf", epochs=2, steps_per_epoch=2, batch_size=3,
                       lr_patience=1).check(), targets=store_digest(targets))
+
+
+KILLED_WRITE = """
+import os, sys
+import numpy as np
+from soundnet_keras import targets
+from soundnet_keras.clips import plan_clips
+calls = []
+real = targets._to_int16
+def dying(x):          # killed after two clips of the rewrite
+    calls.append(1)
+    if len(calls) > 2:
+        os._exit(75)
+    return real(x)
+targets._to_int16 = dying
+clips = plan_clips(sys.argv[2:4], clip_seconds=10.0, val_clips=1)
+targets.write_targets(sys.argv[1], clips, clip_seconds=10.0,
+                      user_targets=sys.argv[4], progress=False,
+                      overwrite=True)
+"""
+
+
+def test_a_store_rewrite_is_all_or_nothing(audio_files, tmp_path):
+    """``targets`` into an existing store: refused unless asked; a rewrite
+    killed half way leaves the old store whole (before: new shards under
+    the old clips.csv); a failed one leaves nothing behind."""
+    clips = plan_clips(audio_files[:2], clip_seconds=CLIP, val_clips=1)
+    rng = np.random.default_rng(1)
+    for name in ("old", "new"):
+        np.savez(tmp_path / f"{name}.npz", **{
+            key: rng.dirichlet(np.ones(width), (len(clips), 1)).astype(
+                "float32") for key, width in (("objects", 1000),
+                                              ("places", 401))})
+    store = tmp_path / "store"
+    write_targets(store, clips, clip_seconds=CLIP,
+                  user_targets=tmp_path / "old.npz", progress=False)
+
+    def files():
+        return {p.relative_to(store): p.read_bytes()
+                for p in store.rglob("*") if p.is_file()}
+    before = files()
+    with pytest.raises(FileExistsError, match=r"store exists and is not "
+                       r"empty; choose a new folder, or pass overwrite=True "
+                       r"\(--overwrite\)"):
+        write_targets(store, clips, clip_seconds=CLIP,
+                      user_targets=tmp_path / "new.npz", progress=False)
+    done = subprocess.run([sys.executable, "-c", KILLED_WRITE, str(store),
+                           *audio_files[:2], str(tmp_path / "new.npz")],
+                          capture_output=True, text=True)
+    assert done.returncode == 75, done.stderr
+    assert files() == before
+    TargetStore(store)         # the reader clears what the dead one left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "new.npz", "old.npz", "store"]
+    np.savez(tmp_path / "bad.npz", objects=np.zeros((1, 1, 3)),
+             places=np.zeros((1, 1, 401)))
+    with pytest.raises(ValueError, match="objects has shape"):
+        write_targets(store, clips, clip_seconds=CLIP, overwrite=True,
+                      user_targets=tmp_path / "bad.npz", progress=False)
+    assert files() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bad.npz", "new.npz", "old.npz", "store"]
+    write_targets(store, clips, clip_seconds=CLIP, overwrite=True,
+                  user_targets=tmp_path / "new.npz", progress=False)
+    assert files() != before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bad.npz", "new.npz", "old.npz", "store"]
+
+
+def test_a_swap_cut_between_its_renames_is_finished(tmp_path):
+    """A kill between moving the old store aside and the new one in leaves
+    a complete staged folder: the next reader puts it in place."""
+    from soundnet_keras.stores import COMPLETE, recover_folder
+    store = tmp_path / "store"
+    stage = tmp_path / ".store.building-999999999"   # no such process
+    stage.mkdir()
+    (stage / "meta.json").write_text("new")
+    (stage / COMPLETE).touch()
+    old = tmp_path / ".store.old-999999999"
+    old.mkdir()
+    (old / "meta.json").write_text("old")
+    recover_folder(store)
+    assert (store / "meta.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+    # killed while building: the old store stays, the stage goes
+    stage.mkdir()
+    (stage / "meta.json").write_text("half")
+    recover_folder(store)
+    assert (store / "meta.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]

@@ -16,7 +16,8 @@ from functools import lru_cache
 import numpy as np
 import scipy.signal
 
-from .layout import SAMPLE_RATE, class_summary, load_corpus, prepare_output
+from .layout import (SAMPLE_RATE, check_size, class_summary, load_corpus,
+                     prepare_output)
 from .mixer import MS, Event, build, fade, finish, pink_noise
 
 #: The event types of :func:`make_default_corpus`, in class order.
@@ -162,7 +163,13 @@ def make_default_corpus(path, minutes=10, seed=0, *, overwrite=False,
     Returns:
         The :class:`Corpus`, loaded with :func:`load_corpus`.
     """
-    root = prepare_output(path, overwrite)
+    check_size(minutes, unit="minutes")
+    with prepare_output(path, overwrite) as root:
+        _make_default(root, minutes, seed, density, max_polyphony, snr_db)
+    return load_corpus(path)
+
+
+def _make_default(root, minutes, seed, density, max_polyphony, snr_db):
     total = float(minutes) * 60
     n = max(5, int(round(total / 45)))
     parameters = dict(minutes=minutes, n_recordings=n, density=density,
@@ -182,7 +189,6 @@ def make_default_corpus(path, minutes=10, seed=0, *, overwrite=False,
                 "from": f"procedural synthesis, seed {seed}"}]
     finish(root, "default", DEFAULT_CLASSES, seed, durations, splits,
             events, sources, parameters, summary)
-    return load_corpus(root)
 
 
 __all__ = ["DEFAULT_CLASSES", "make_default_corpus", "synthesise"]

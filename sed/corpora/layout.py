@@ -25,6 +25,7 @@ and durations, and merges overlapping events of one label
 (:func:`sed.events.merge_overlaps`).
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -212,24 +213,41 @@ def load_corpus(path, check_audio=True):
                   annotations=annotations, metadata=meta)
 
 
+def check_size(amount, recordings=None, unit="hours"):
+    """Refuses (``ValueError``, before any work or download) a corpus size
+    that makes no sense: ``amount`` of audio (in ``unit``) not a finite
+    number > 0, ``recordings`` below 1.
+
+    Example:
+        >>> check_size(-1)
+        Traceback (most recent call last):
+        ...
+        ValueError: hours must be a number > 0 (the corpus's length). Received -1
+    """
+    import math
+    try:
+        ok = math.isfinite(float(amount)) and float(amount) > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{unit} must be a number > 0 (the corpus's "
+                         f"length). Received {amount}")
+    if recordings is not None and int(recordings) < 1:
+        raise ValueError(f"recordings must be at least 1. Received "
+                         f"{recordings}")
+
+
+@contextlib.contextmanager
 def prepare_output(path, overwrite):
-    """Makes ``path`` ready for a new corpus (new, empty or ``overwrite``)."""
-    root = Path(path)
-    ours = ["audio", "train.tsv", "val.tsv", "test.tsv", "metadata.json",
-            "summary.csv", "sources.tsv",
-            "material.csv"]
-    if root.exists() and any(root.iterdir()):
-        if not overwrite:
-            raise FileExistsError(f"{root} is not empty; choose a new folder "
-                                  "or pass overwrite=True (--overwrite).")
-        for name in ours:
-            target = root / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
-    (root / "audio").mkdir(parents=True, exist_ok=True)
-    return root
+    """Yields the folder to build a corpus in: beside ``path``, moved there
+    once complete (:func:`soundnet_keras.stores.staged_folder`), so a
+    failed or killed build leaves the old corpus (or nothing) and no
+    leftovers that block the retry. ``path`` must be new or empty, or
+    ``overwrite``."""
+    from soundnet_keras.stores import staged_folder
+    with staged_folder(path, overwrite) as root:
+        (root / "audio").mkdir()
+        yield root
 
 
 def write_json(path, obj):
@@ -331,4 +349,4 @@ def format_summary(corpus):
 
 __all__ = ["Corpus", "SAMPLE_RATE", "SPLITS", "SPLIT_RATIO", "class_summary",
            "format_summary", "load_corpus", "polyphony_shares",
-           "prepare_output", "write_json"]
+           "check_size", "prepare_output", "write_json"]

@@ -28,8 +28,8 @@ import pandas as pd
 import soxr
 
 from . import debian
-from .layout import SAMPLE_RATE, SPLITS, class_summary, format_summary, \
-    load_corpus, prepare_output
+from .layout import SAMPLE_RATE, SPLITS, check_size, class_summary, \
+    format_summary, load_corpus, prepare_output
 from .mixer import MS, Event, build, energy_span, fade, finish, \
     pink_noise, rms, split_3_1_1
 from .sources import FULL_PACKAGES, SMALL_PACKAGES, STANDIN_CLASSES, \
@@ -319,49 +319,50 @@ def make_standin_corpus(path, hours=9.6, seed=0, n_recordings=None, *,
     packages = list(packages or TIERS[tier])
     if n_recordings is None:
         n_recordings = round(464 * float(hours) / 9.6)
-    root = prepare_output(path, overwrite)
-    material = collect_material(packages, cache=cache, progress=progress)
-    pools, missing = {}, []
-    for spec in STANDIN_CLASSES + [None]:
-        label = spec.label if spec else "background"
-        clips = material.get(label, [])
-        if len({c.group for c in clips}) < 3:
-            missing.append(label)
-            continue
-        pools[label] = split_material(clips, label)
-    if missing and packages == FULL_PACKAGES:
-        raise RuntimeError(f"Too little material for {missing} in "
-                           f"{packages}: each needs three source groups.")
-    classes = [s.label for s in STANDIN_CLASSES if s.label in pools]
-    background = pools.get("background", {s: [] for s in SPLITS})
-    events_for = {s: EventRenderer({c: pools[c][s] for c in classes})
-                  for s in SPLITS}
-    backgrounds = {s: BackgroundRenderer(background[s]) for s in SPLITS}
-    durations, splits, events, provenance = build(
-        root, "standin", classes, n_recordings, float(hours) * 3600,
-        (30.0, 120.0), seed, events_for.__getitem__,
-        backgrounds.__getitem__, density, max_polyphony, ebr_db, progress)
-    provenance.to_csv(root / "sources.tsv", sep="\t", index=False,
-                      lineterminator="\n")
-    table = material_table(pools, events, provenance)
-    table.to_csv(root / "material.csv", index=False, lineterminator="\n")
+    check_size(hours, n_recordings)
+    with prepare_output(path, overwrite) as root:
+        material = collect_material(packages, cache=cache, progress=progress)
+        pools, missing = {}, []
+        for spec in STANDIN_CLASSES + [None]:
+            label = spec.label if spec else "background"
+            clips = material.get(label, [])
+            if len({c.group for c in clips}) < 3:
+                missing.append(label)
+                continue
+            pools[label] = split_material(clips, label)
+        if missing and packages == FULL_PACKAGES:
+            raise RuntimeError(f"Too little material for {missing} in "
+                               f"{packages}: each needs three source groups.")
+        classes = [s.label for s in STANDIN_CLASSES if s.label in pools]
+        background = pools.get("background", {s: [] for s in SPLITS})
+        events_for = {s: EventRenderer({c: pools[c][s] for c in classes})
+                      for s in SPLITS}
+        backgrounds = {s: BackgroundRenderer(background[s]) for s in SPLITS}
+        durations, splits, events, provenance = build(
+            root, "standin", classes, n_recordings, float(hours) * 3600,
+            (30.0, 120.0), seed, events_for.__getitem__,
+            backgrounds.__getitem__, density, max_polyphony, ebr_db, progress)
+        provenance.to_csv(root / "sources.tsv", sep="\t", index=False,
+                          lineterminator="\n")
+        table = material_table(pools, events, provenance)
+        table.to_csv(root / "material.csv", index=False, lineterminator="\n")
 
-    summary = class_summary(events, classes)
-    versions = {p: debian.package_version(p, cache) for p in packages}
-    sources = _describe_sources(pools)
-    parameters = dict(
-        hours=hours, n_recordings=max(5, int(n_recordings)), tier=tier,
-        density=density, max_polyphony=max_polyphony, ebr_db=list(ebr_db),
-        background="ambience recordings + pink noise 15-25 dB below, "
-                   "-45 to -30 dBFS",
-        speed=[0.94, 1.06], span_rule_db=-30.0, crop_db=CROP_DB,
-        segment_s=SEGMENT_S, long_s=LONG_S, min_gap_same_class_s=0.2,
-        recording_seconds=[30.0, 120.0], packages=versions)
-    finish(root, "standin", classes, seed, durations, splits, events,
-           sources, parameters, summary,
-           extra={"missing_classes": [m for m in missing
-                                      if m != "background"]})
-    corpus = load_corpus(root)
+        summary = class_summary(events, classes)
+        versions = {p: debian.package_version(p, cache) for p in packages}
+        sources = _describe_sources(pools)
+        parameters = dict(
+            hours=hours, n_recordings=max(5, int(n_recordings)), tier=tier,
+            density=density, max_polyphony=max_polyphony, ebr_db=list(ebr_db),
+            background="ambience recordings + pink noise 15-25 dB below, "
+                       "-45 to -30 dBFS",
+            speed=[0.94, 1.06], span_rule_db=-30.0, crop_db=CROP_DB,
+            segment_s=SEGMENT_S, long_s=LONG_S, min_gap_same_class_s=0.2,
+            recording_seconds=[30.0, 120.0], packages=versions)
+        finish(root, "standin", classes, seed, durations, splits, events,
+               sources, parameters, summary,
+               extra={"missing_classes": [m for m in missing
+                                          if m != "background"]})
+    corpus = load_corpus(path)
     if progress:
         print(format_summary(corpus))
     return corpus
