@@ -13,10 +13,11 @@ Sciences 6(6), 2016 (sed_eval).
 """
 
 import math
+import sys
+import types
 
 import editdistance
 import pandas as pd
-import sed_eval
 
 #: Event-based settings: name suffix -> (t_collar s, percentage_of_length).
 #: ``""``: DCASE task 4 (onset within 200 ms; offset within 200 ms or 20 % of
@@ -28,6 +29,42 @@ EVENT_SETTINGS = {"": (0.2, 0.2), "_1s": (1.0, 0.2)}
 SEGMENT_SECONDS = 1.0
 
 _COLUMNS = ("filename", "onset", "offset", "event_label")
+
+
+def sed_eval_module():
+    """``sed_eval``, imported when first needed.
+
+    sed_eval imports dcase_util, whose ``utils.examples`` imports
+    ``pkg_resources`` at load time (only to locate its example files),
+    and setuptools 81 and later no longer has it (e.g. a fresh Python 3.12+
+    environment, or one where an extra such as torch upgraded setuptools).
+    Where ``pkg_resources`` is missing, an empty stand-in is put in
+    ``sys.modules`` for that import only and removed afterwards: nothing
+    sed_eval's metrics use needs it (``tests/test_sed_metrics.py`` runs
+    them, and ``sed-ctc evaluate``, with ``pkg_resources`` blocked).
+    """
+    if "sed_eval" in sys.modules:
+        return sys.modules["sed_eval"]
+    try:
+        import sed_eval
+        return sed_eval
+    except ModuleNotFoundError as err:
+        if err.name != "pkg_resources":
+            raise
+    for name in [n for n in sys.modules if n.split(".")[0] in
+                 ("sed_eval", "dcase_util")]:
+        del sys.modules[name]          # the half-imported modules
+    blocked = sys.modules.get("pkg_resources", "absent")
+    sys.modules["pkg_resources"] = types.ModuleType(
+        "pkg_resources", "An empty stand-in: see sed.metrics.sed_eval_module")
+    try:
+        import sed_eval
+    finally:
+        if blocked == "absent":
+            del sys.modules["pkg_resources"]
+        else:
+            sys.modules["pkg_resources"] = blocked
+    return sed_eval
 
 
 def token_error_rate(references, hypotheses):
@@ -197,6 +234,7 @@ def event_metrics(reference, estimated, classes):
             if unknown:
                 raise ValueError(f"Labels {sorted(unknown)} are not in "
                                  f"classes {classes}.")
+    sed_eval = sed_eval_module()
     event_based = {
         suffix: sed_eval.sound_event.EventBasedMetrics(
             event_label_list=classes, t_collar=float(collar),

@@ -318,6 +318,23 @@ def test_cli_train_evaluate_detect(corpus, tmp_path, capsys):
     assert all(r["reference_tokens"] > 0 for r in table)
     assert record["model"] == str(run) and record["provenance"]["commit"]
 
+    # The same with a setuptools that has no pkg_resources (>= 81, as in a
+    # fresh Python 3.12+ environment): sed_eval's dcase_util imports it
+    import subprocess
+    import sys
+    blocked = tmp_path / "eval_blocked.json"
+    done = subprocess.run([sys.executable, "-c", (
+        "import sys; sys.modules['pkg_resources'] = None\n"
+        "from sed.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "import pkg_resources")] + [
+        "evaluate", "--model", str(run), "--corpus", str(corpus.root),
+        "--json", str(blocked), "--no-progress"],
+        capture_output=True, text=True)
+    assert "ModuleNotFoundError: import of pkg_resources halted" in \
+        done.stderr, done.stderr      # still blocked after evaluate
+    assert json.loads(blocked.read_text())["metrics"] == table
+
     wav = str(corpus.audio_path(corpus.files("test")[0]))
     assert main(["detect", wav, "--model", str(run), "--tsv"]) == 0
     lines = capsys.readouterr().out.splitlines()
