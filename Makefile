@@ -20,7 +20,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 FETCH = $(BIN)/python -m sed corpus fetch --tier $(1) || \
 	  ($(SUDO) apt-get update -qq && $(BIN)/python -m sed corpus fetch --tier $(1))
 
-.PHONY: demo test test-all wheel-smoke test-backends test-beam venv weights benchmark clean standin standin-packages pool
+.PHONY: docs demo test test-all wheel-smoke test-backends test-beam venv weights benchmark clean standin standin-packages pool
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: setup.py
@@ -101,5 +101,14 @@ pool: $(VENV)/.installed
 	$(call FETCH,pool)
 	$(BIN)/python -m sed corpus pool --out $(POOL)
 
+# The documentation site, offline and strict (broken links, missing pages
+# or figures fail): the generated pages must be up to date.
+docs: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	rm -rf docs/figures && cp -r notebooks/figures docs/figures
+	$(BIN)/python scripts/write_docs.py --check
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	@echo "site/ built; look at it with: $(BIN)/mkdocs serve (http://127.0.0.1:8000)"
+
 clean:
-	rm -rf $(VENV) build dist
+	rm -rf $(VENV) build dist site docs/figures

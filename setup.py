@@ -51,6 +51,8 @@ setup(
         "torch": ["torch>=2.1"],
         # soundnet-keras beam: extraction as an Apache Beam pipeline.
         "beam": ["apache-beam>=2.60"],
+        # make docs: the documentation site (MkDocs, offline, strict)
+        "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5"],
     },
     entry_points={
         "console_scripts": ["soundnet-keras=soundnet_keras.cli:main",

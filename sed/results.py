@@ -148,7 +148,8 @@ def collect(histories=None):
     for run in table["run"]:
         best = load_best(histories / run)
         extra.append(run_metrics(best) if best else dict.fromkeys(METRICS))
-    metrics = pd.DataFrame(extra, index=table.index).drop(
+    metrics = pd.DataFrame(extra, index=table.index,
+                           columns=list(METRICS)).drop(
         columns="test_ter").astype(float)
     return pd.concat([table, metrics], axis=1)
 

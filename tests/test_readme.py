@@ -1,6 +1,7 @@
-"""The README agrees with the code: its command lines with the CLI parsers,
-its paths with the Makefile, the configs and the checkout, its quoted figures
-with the results files they come from."""
+"""The README and every documentation page agree with the code: their
+command lines with the CLI parsers, their paths with the Makefile, the
+configs and the checkout, their quoted figures with the results files they
+come from."""
 
 import csv
 import json
@@ -19,7 +20,9 @@ from soundnet_keras.cli import parser as sk_parser
 from conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+#: The README and every page of the documentation site, as one text.
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+README = "\n".join(p.read_text(encoding="utf-8") for p in PAGES)
 PROGRAMS = {"soundnet-keras": sk_parser, "python -m soundnet_keras": sk_parser,
             "sed-ctc": sed_parser, "python -m sed": sed_parser}
 
@@ -60,6 +63,10 @@ def test_command_lines_match_the_parsers(program, parser, words):
     commands = parser()._subparsers._group_actions[0].choices
     assert words[0] in commands, f"{program} has no command {words[0]!r}"
     sub = commands[words[0]]
+    if sub._subparsers is not None and len(words) > 1:   # e.g. corpus default
+        nested = sub._subparsers._group_actions[0].choices
+        assert words[1] in nested, f"{program} {words[0]}: no {words[1]!r}"
+        sub = nested[words[1]]
     known = {s for action in sub._actions for s in action.option_strings}
     for word in words[1:]:
         option = word.strip("[]").split("=")[0]
@@ -94,8 +101,9 @@ def test_one_corpus_folder():
                                  f"{name}.yaml").read_text())
         assert config["training"]["corpus"] == standin, name
     assert f"into `{standin}`" in README
+    demo = re.search(r"^DEMO_CORPUS := (\S+)", makefile, re.M).group(1)
     corpora = set(re.findall(r"--corpus (\w+/[\w/]+)", README))
-    assert corpora == {standin}
+    assert corpora == {standin, demo}
     assert "corpora/standin" not in README
 
 
@@ -122,8 +130,8 @@ def test_reference_test_count():
     assert n == len(LAYERS)
 
 
-def _row(label):
-    line = next(l for l in README.splitlines() if l.startswith(f"| {label} |"))
+def _row(label, text=README):
+    line = next(l for l in text.splitlines() if l.startswith(f"| {label} |"))
     return [cell.strip() for cell in line.strip("|").split("|")]
 
 
@@ -131,8 +139,9 @@ def test_distillation_table_matches_the_histories():
     folder = ROOT / "soundnet_keras" / "presets" / "histories"
     runs = [json.loads((folder / f"{name}.history.json").read_text())["epochs"]
             for name in ("snf_standin", "snr_standin", "snr_lstm_standin")]
+    page = (ROOT / "docs" / "variants.md").read_text()
     for epoch in range(1, 6):
-        quoted = [float(c.strip("*")) for c in _row(str(epoch))[1:]]
+        quoted = [float(c.strip("*")) for c in _row(str(epoch), page)[1:]]
         actual = [row[key] for run in runs for row in run[epoch - 1:epoch]
                   for key in ("train_kl", "val_kl")]
         assert quoted == [round(v, 3) for v in actual], epoch
@@ -153,13 +162,13 @@ def test_prediction_table_matches_the_benchmark():
 
 
 def _readme_tables():
-    return load_script("readme_tables")
+    return load_script("write_docs")
 
 
 @pytest.mark.parametrize("table", ["warmup_lines", "table4_lines"])
 def test_result_tables_match_the_histories(table):
-    """The README's warm-up table and Table 4 are the lines that
-    ``scripts/readme_tables.py`` makes from the committed histories."""
+    """The warm-up table and the first Table 4 are the lines that
+    ``scripts/write_docs.py`` makes from the committed histories."""
     lines = getattr(_readme_tables(), table)()
     assert len(lines) > 2, "no history committed"
     for line in lines:

@@ -1,0 +1,332 @@
+"""Writes the generated documentation pages from the code and the committed
+results; nothing in them is typed by hand.
+
+* ``docs/cli.md``: every command and option of ``soundnet-keras`` and
+  ``sed-ctc``, from their argparse parsers;
+* ``docs/api.md``: the modules' docstrings and their public names (``__all__``) with signatures and docstrings;
+* ``docs/table4.md``: Table 4 at convergence from
+  ``notebooks/histories/table4`` (:mod:`sed.results`: the runs, each row's
+  mean and spread over seeds, the paired bootstrap intervals, the verdicts
+  on the paper's claims), with every sentence that carries a number;
+* the result tables of ``docs/reproduction.md``: the warm-up sweep
+  (``notebooks/histories/warmup``, one line per run) and the first Table 4
+  (``notebooks/histories/table4_20epochs``: one seed, 20 epochs, one line
+  per row).
+
+    python scripts/write_docs.py            # rewrite the pages
+    python scripts/write_docs.py --check    # exit 1 if a page is out of date
+
+``tests/test_docs.py`` runs the check.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DOCS = ROOT / "docs"
+
+from sed.experiments import (COMMITTED_SWEEPS, TABLE4_20EPOCHS,  # noqa: E402
+                             sweep_table, table4, table4_row)
+
+WARMUP_HEADER = (
+    "| feature | recipe | seed | epochs | first non-blank step (epoch) "
+    "| output >= 10%: epoch | train TER < 50%: epoch (steps) | train / "
+    "val / test TER, last epoch | best val TER (epoch) |\n"
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|")
+TABLE4_HEADER = (
+    "| feature | epochs | ours train / val / test, last epoch | ours best "
+    "val / test (epoch) | paper train / val / test |\n"
+    "|---|---:|---:|---:|---:|")
+
+
+def _int(value):
+    return "-" if value is None or value != value else f"{int(value)}"
+
+
+def _pcts(*values):
+    return " / ".join("-" if v is None or v != v else f"{100 * v:.1f}"
+                      for v in values)
+
+
+def warmup_lines(histories=COMMITTED_SWEEPS):
+    """The warm-up table's lines, header first."""
+    lines = WARMUP_HEADER.splitlines()
+    for run in sweep_table(histories).itertuples():
+        recipe = {"paper": "paper (ReLU-g, lr 3, no clip)",
+                  "paper_pretrain": "paper + frame-wise pre-training",
+                  "tanh_clipped": "tanh, clip 1"}.get(run.variant,
+                                                      run.variant)
+        lines.append(
+            f"| {table4_row(run.row).label} | {recipe} | {run.seed} | "
+            f"{run.epochs} | {_int(run.first_nonblank_step)} "
+            f"({_int(run.first_nonblank_epoch)}) | "
+            f"{_int(run.output10_epoch)} | {_int(run.ter50_epoch)} "
+            f"({_int(run.ter50_step)}) | {run.train_ter:.3f} / "
+            f"{run.val_ter:.3f} / {run.test_ter:.3f} | "
+            f"{run.best_val_ter:.3f} ({_int(run.best_epoch)}) |")
+    return lines
+
+
+def table4_lines(histories=TABLE4_20EPOCHS):
+    """Table 4's lines (TER in percent), header first; a row still
+    training says so beside its epochs."""
+    lines = TABLE4_HEADER.splitlines()
+    for row in table4(histories).itertuples():
+        epochs = f"{row.epochs}" + (f" ({row.status})"
+                                    if row.status != "finished" else "")
+        lines.append(
+            f"| {row.label} | {epochs} | "
+            f"{_pcts(row.train_ter, row.val_ter, row.test_ter)} | "
+            f"{_pcts(row.best_val_ter, row.best_test_ter)} "
+            f"({_int(row.best_epoch)}) | "
+            f"{_pcts(row.paper_train_ter, row.paper_val_ter, row.paper_test_ter)} |")
+    return lines
+
+
+def replace_table(text, lines):
+    """``text`` with the Markdown table that starts with ``lines[0]``
+    replaced by ``lines``."""
+    start = text.index(lines[0] + "\n")
+    end = text.find("\n\n", start)
+    end = len(text) if end < 0 else end
+    return text[:start] + "\n".join(lines) + text[end:]
+
+
+
+
+def cli_page():
+    """``docs/cli.md``: each program's commands with their ``--help``."""
+    from sed.cli import parser as sed_parser
+    from soundnet_keras.cli import parser as sk_parser
+    lines = ["# Command line", "",
+             "Generated from the parsers by `scripts/write_docs.py`. Both "
+             "programs exit with 0 on success, 1 when some inputs failed "
+             "(the others are done and the failures listed), 2 for bad "
+             "arguments or inputs found before any work (one line on "
+             "standard error, naming the problem and the fix).", ""]
+    for program, make in (("soundnet-keras", sk_parser),
+                          ("sed-ctc", sed_parser)):
+        parser = make()
+        parser.prog = program
+        lines += [f"## {program}", "", "```", _help(parser), "```", ""]
+        commands = parser._subparsers._group_actions[0].choices
+        for name, sub in commands.items():
+            sub.prog = f"{program} {name}"
+            lines += [f"### {program} {name}", "", "```",
+                      _help(sub), "```", ""]
+    return "\n".join(lines)
+
+
+#: The modules of ``docs/api.md``, by section.
+API_MODULES = (
+    ("SoundNet and its variants", ("soundnet_keras", "soundnet_keras.models",
+                                   "soundnet_keras.audio",
+                                   "soundnet_keras.features",
+                                   "soundnet_keras.predictions",
+                                   "soundnet_keras.specs",
+                                   "soundnet_keras.weights")),
+    ("Distillation", ("soundnet_keras.targets", "soundnet_keras.training",
+                      "soundnet_keras.trunk")),
+    ("Runs, identity, outputs, stores", (
+        "soundnet_keras.runs", "soundnet_keras.identity",
+        "soundnet_keras.outputs", "soundnet_keras.stores")),
+    ("The detector", ("sed.config", "sed.train", "sed.model", "sed.decode",
+                      "sed.detector", "sed.metrics", "sed.tokens",
+                      "sed.events", "sed.features", "sed.corpora")),
+    ("Experiments and results", ("sed.experiments", "sed.results")),
+)
+
+
+def api_page():
+    """``docs/api.md``: each module's docstring and each name of its
+    ``__all__`` with its signature and docstring. A name in ``__all__``
+    that the module does not have fails (an unresolved reference)."""
+    import importlib
+    import inspect
+    lines = ["# API", "",
+             "Generated from the docstrings by `scripts/write_docs.py`; the "
+             "examples in them run as tests (`pytest --doctest-modules`).",
+             ""]
+    for section, modules in API_MODULES:
+        lines += [f"## {section}", ""]
+        for name in modules:
+            module = importlib.import_module(name)
+            lines += [f"### `{name}`", "", "```text",
+                      inspect.cleandoc(module.__doc__ or "").strip(), "```",
+                      ""]
+            for attr in getattr(module, "__all__", []):
+                if not hasattr(module, attr):
+                    raise AttributeError(f"{name}.__all__ names {attr!r}, "
+                                         "which the module does not have")
+                obj = getattr(module, attr)
+                if not (inspect.isclass(obj) or inspect.isfunction(obj)):
+                    continue
+                try:
+                    signature = str(inspect.signature(obj))
+                except (TypeError, ValueError):
+                    signature = "(...)"
+                kind = "class " if inspect.isclass(obj) else ""
+                lines += [f"#### `{kind}{name}.{attr}{signature}`"
+                          .replace("`", "`", 2), ""]
+                doc = inspect.getdoc(obj)
+                if doc:
+                    lines += ["```text", doc.strip(), "```", ""]
+    return "\n".join(lines)
+
+
+def _help(parser):
+    import os
+    old = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "88"     # the same wrapping on every terminal
+    try:
+        return parser.format_help().strip()
+    finally:
+        if old is None:
+            os.environ.pop("COLUMNS")
+        else:
+            os.environ["COLUMNS"] = old
+
+
+def _pct(value):
+    return "-" if value != value else f"{100 * value:.1f}"
+
+
+def _spread(mean, std):
+    if mean != mean:
+        return "-"
+    return f"{100 * mean:.1f}" + ("" if std != std else f" ± {100 * std:.1f}")
+
+
+def table4_page(histories=None):
+    """``docs/table4.md`` from the committed Table 4 histories."""
+    from sed.experiments import (COMMITTED_HISTORIES, TABLE4, TABLE4_PATIENCE,
+                                 TABLE4_SEEDS)
+    from sed.results import CONFIDENCE, collect, row_summary, verdicts
+    histories = Path(histories or COMMITTED_HISTORIES)
+    runs = collect(histories)
+    expected = len(TABLE4) * len(TABLE4_SEEDS)
+    finished = int((runs["status"] == "finished").sum()) if len(runs) else 0
+    lines = [
+        "# Table 4 at convergence", "",
+        "Generated by `scripts/write_docs.py` from the histories in "
+        "`notebooks/histories/table4` (one folder per run, `<row>-seed<k>`); "
+        "every number below is computed from them.", "",
+        "Each row of the paper's Table 4 is trained with the paper's recipe "
+        f"(`sed/configs/paper.yaml`) and seeds {', '.join(map(str, TABLE4_SEEDS))} "
+        "(initialisation and data order), each run until its validation TER "
+        f"has not improved for {TABLE4_PATIENCE} epochs (three learning-rate "
+        "decays) or to 200 epochs. The network features are centred and "
+        "scaled by one common factor, so a batch-norm layer's scale factors "
+        "reach the detector (scaling `common`); the project's own low-level "
+        "feature is standardised per dimension (`dimension`). Command: "
+        "`sed-ctc experiments table4 --corpus data/standin --jobs 2 "
+        "--publish` (it continues the whole table where it stopped).", "",
+        f"Runs: {len(runs)} of {expected} started, {finished} finished.", ""]
+    if runs.empty:
+        return "\n".join(lines + ["No run has been published yet.", ""])
+    summary = row_summary(runs)
+    lines += [
+        "## The rows", "",
+        "TERs, F1 and error rates in percent, mean ± standard deviation over "
+        "the seeds that have a "
+        "history; `best` is the epoch with the lowest validation TER (the "
+        "model a user keeps), `last` the last epoch trained. F1 and ER: "
+        "sed_eval's event-based (200 ms collar) and segment-based (1 s) "
+        "metrics on the test split at the best epoch.", "",
+        "| feature | scaling | seeds (finished) | epochs | best val TER | "
+        "test TER at best | test TER at last | event F1 | event ER | "
+        "segment F1 | paper val / test |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    paper = {row.name: row.paper for row in TABLE4}
+    for line in summary.itertuples():
+        ref = paper.get(line.row)
+        lines.append(
+            f"| {line.label} | {line.scaling} | {line.seeds} "
+            f"({line.finished}) | {line.epochs_mean:.0f} | "
+            f"{_spread(line.best_val_ter_mean, line.best_val_ter_std)} | "
+            f"{_spread(line.best_test_ter_mean, line.best_test_ter_std)} | "
+            f"{_spread(line.test_ter_mean, line.test_ter_std)} | "
+            f"{_spread(line.event_f1_mean, line.event_f1_std)} | "
+            f"{_spread(line.event_error_rate_mean, line.event_error_rate_std)}"
+            f" | {_spread(line.segment_f1_1s_mean, line.segment_f1_1s_std)} | "
+            + (f"{ref[1]:.1f} / {ref[2]:.1f}" if ref else "-") + " |")
+    claims, comparisons = verdicts(histories, runs)
+    level = int(round(100 * CONFIDENCE))
+    lines += [
+        "", "## The paper's claims", "",
+        f"Each claim is a set of comparisons of two rows' test TER at the "
+        f"best validation epoch (each row the mean over its seeds), with a "
+        f"{level}% interval from a paired bootstrap over the test "
+        "recordings. A comparison is *confirmed* when its interval lies on "
+        "the side the paper says, *refuted* when it lies on the other side, "
+        f"*cannot tell* when it holds zero; a claim is confirmed when all its "
+        "comparisons are, refuted when any is. Comparisons of rows without "
+        "a published run are *not run*.", "",
+        "| claim | verdict | confirmed | refuted | cannot tell | not run |",
+        "|---|---|---:|---:|---:|---:|"]
+    for claim in claims.itertuples():
+        lines.append(f"| {claim.claim} | **{claim.verdict}** | "
+                     f"{claim.confirmed} | {claim.refuted} | "
+                     f"{claim.cannot_tell} | {claim.not_run} |")
+    made = comparisons[comparisons["verdict"] != "not run"]
+    lines += ["", "### The comparisons", "",
+              "Test TER of A minus B, percentage points, with its "
+              f"{level}% interval.", "",
+              "| A | B | expected | A - B | interval | verdict |",
+              "|---|---|---|---:|---:|---|"]
+    for c in made.itertuples():
+        lines.append(
+            f"| {c.a} | {c.b} | A {c.expect} B | "
+            f"{100 * c.difference:+.1f} | [{100 * c.low:+.1f}, "
+            f"{100 * c.high:+.1f}] | {c.verdict} |")
+    if made.empty:
+        lines.append("| - | - | - | - | - | no comparison can be made yet |")
+    lines += ["", "## The runs", "",
+              "| run | scaling | epochs | status | stopped by | best epoch | "
+              "best val TER | test TER at best | test TER at last |",
+              "|---|---|---:|---|---|---:|---:|---:|---:|"]
+    for run in runs.itertuples():
+        lines.append(
+            f"| {run.run} | {run.scaling} | {run.epochs} | {run.status} | "
+            f"{run.stop_reason or '-'} | {run.best_epoch} | "
+            f"{_pct(run.best_val_ter)} | {_pct(run.best_test_ter)} | "
+            f"{_pct(run.test_ter)} |")
+    return "\n".join(lines) + "\n"
+
+
+def pages():
+    """``{path: text}`` of every generated page (``docs/reproduction.md``
+    with its tables rewritten)."""
+    reproduction = DOCS / "reproduction.md"
+    text = reproduction.read_text()
+    for lines in (warmup_lines(), table4_lines()):
+        text = replace_table(text, lines)
+    return {DOCS / "cli.md": cli_page(), DOCS / "api.md": api_page(),
+            DOCS / "table4.md": table4_page(), reproduction: text}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 if a page differs from what it would be")
+    args = parser.parse_args(argv)
+    stale = []
+    for path, text in pages().items():
+        if path.is_file() and path.read_text() == text:
+            continue
+        if args.check:
+            stale.append(path)
+        else:
+            path.write_text(text)
+            print(f"wrote {path.relative_to(ROOT)}")
+    if stale:
+        print("out of date: " + ", ".join(str(p.relative_to(ROOT))
+                                          for p in stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
