@@ -224,6 +224,7 @@ def table4_page(histories=None):
         "`sed-ctc experiments table4 --corpus data/standin --jobs 2 "
         "--publish` (it continues the whole table where it stopped).", "",
         f"Runs: {len(runs)} of {expected} started, {finished} finished.", ""]
+    lines += bn_inputs_lines()
     if runs.empty:
         return "\n".join(lines + ["No run has been published yet.", ""])
     summary = row_summary(runs)
@@ -294,6 +295,30 @@ def table4_page(histories=None):
             f"{_pct(run.best_val_ter)} | {_pct(run.best_test_ter)} | "
             f"{_pct(run.test_ter)} |")
     return "\n".join(lines) + "\n"
+
+
+def bn_inputs_lines(path=None):
+    """The sentence on the before / after batch-norm inputs, from
+    ``notebooks/results/bn_inputs.json`` (``scripts/bn_inputs.py``)."""
+    import json
+    path = Path(path or ROOT / "notebooks" / "results" / "bn_inputs.json")
+    if not path.is_file():
+        return []
+    rows = json.loads(path.read_text())["rows"]
+
+    def span(scaling):
+        values = [r["relative_difference"] for r in rows
+                  if r["scaling"] == scaling]
+        return min(values), max(values)
+    (dim_lo, dim_hi), (com_lo, com_hi) = span("dimension"), span("common")
+    return [
+        "Why `common` for the network features: measured by "
+        "`scripts/bn_inputs.py` (`notebooks/results/bn_inputs.json`) on the "
+        "training split, SN-R's `gru_k` and `gru_k_bn` features standardised "
+        f"per dimension differ by {dim_lo:.1e} to {dim_hi:.1e} of their norm "
+        "(float rounding: the before / after batch-norm rows would be one "
+        "experiment run twice), while with one common scale they differ by "
+        f"{100 * com_lo:.0f}% to {100 * com_hi:.0f}%.", ""]
 
 
 def pages():
