@@ -3,6 +3,7 @@ results; nothing in them is typed by hand.
 
 * ``docs/cli.md``: every command and option of ``soundnet-keras`` and
   ``sed-ctc``, from their argparse parsers;
+* ``docs/models.md``: the model card of every preset;
 * ``docs/api.md``: the modules' docstrings and their public names (``__all__``) with signatures and docstrings;
 * ``docs/table4.md``: Table 4 at convergence from
   ``notebooks/histories/table4`` (:mod:`sed.results`: the runs, each row's
@@ -321,6 +322,22 @@ def bn_inputs_lines(path=None):
         f"{100 * com_lo:.0f}% to {100 * com_hi:.0f}%.", ""]
 
 
+def models_page():
+    """``docs/models.md``: every preset's model card
+    (:func:`soundnet_keras.cards.model_card`)."""
+    from soundnet_keras.cards import model_card
+    from soundnet_keras.weights import PRESETS
+    lines = ["# Model cards", "",
+             "One card per preset, generated from its metadata and history "
+             "by `scripts/write_docs.py`; `soundnet-keras info PRESET` "
+             "prints the same.", ""]
+    for name in PRESETS:
+        card = model_card(name).replace("\n#", "\n##").replace(
+            f"# {name}\n", f"## {name}\n", 1)
+        lines.append(card)
+    return "\n".join(lines)
+
+
 def pages():
     """``{path: text}`` of every generated page (``docs/reproduction.md``
     with its tables rewritten)."""
@@ -329,6 +346,7 @@ def pages():
     for lines in (warmup_lines(), table4_lines()):
         text = replace_table(text, lines)
     return {DOCS / "cli.md": cli_page(), DOCS / "api.md": api_page(),
+            DOCS / "models.md": models_page(),
             DOCS / "table4.md": table4_page(), reproduction: text}
 
 

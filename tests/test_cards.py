@@ -1,0 +1,42 @@
+"""Model cards: one per preset, from its metadata and history;
+``soundnet-keras info`` prints them."""
+
+import json
+
+import pytest
+
+from soundnet_keras.cards import PAPER_EPOCHS, model_card
+from soundnet_keras.cli import main
+from soundnet_keras.weights import PACKAGE_DIR, PRESETS, recorded_sha256
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_every_preset_has_a_card_with_its_facts(name):
+    card = model_card(name)
+    preset = PRESETS[name]
+    assert card.startswith(f"# {name}\n")
+    assert f"sha256 `{recorded_sha256(preset['file'])}`" in card
+    rate = {"soundnet8": "22,050 Hz"}.get(preset["model"], "16,000 Hz")
+    assert rate in card
+    for section in ("## Architecture and input", "## Training",
+                    "## Use and limits", "## Licence and checksum"):
+        assert section in card
+    history = PACKAGE_DIR / "histories" / f"{name}.history.json"
+    if history.is_file():
+        epochs = json.loads(history.read_text())["epochs"]
+        best = min(epochs, key=lambda r: r["val_kl"])
+        assert f"Best validation KL {best['val_kl']:.4f} at epoch " \
+               f"{best['epoch']}" in card
+        assert f"{len(epochs)} epochs of" in card
+        assert f"the paper: {PAPER_EPOCHS[preset['model']]} epochs" in card
+    licence = "MIT" if preset["model"] == "soundnet8" else "Apache-2.0"
+    assert licence in card
+
+
+def test_info_prints_the_card(capsys):
+    assert main(["info", "snr_scratch_pool"]) == 0
+    assert capsys.readouterr().out == model_card("snr_scratch_pool")
+    with pytest.raises(SystemExit) as stop:
+        main(["info", "no_such_preset"])
+    assert stop.value.code == 2
+    assert "invalid choice: 'no_such_preset'" in capsys.readouterr().err
