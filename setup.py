@@ -1,8 +1,15 @@
+import re
+
 from setuptools import find_packages, setup
+
+# One version string: soundnet_keras.__version__ (CHANGELOG.md says what
+# changed in each).
+VERSION = re.search(r'^__version__ = "([^"]+)"',
+                    open("soundnet_keras/__init__.py").read(), re.M).group(1)
 
 setup(
     name="soundnet-keras",
-    version="0.1.0",
+    version=VERSION,
     description=("Keras 3 reproduction of Wang & Metze (Interspeech 2017): "
                  "a faithful pretrained SoundNet port, its SN-F / SN-R "
                  "variants and a CTC-RNN sound event detector"),
@@ -43,7 +50,8 @@ setup(
     extras_require={
         # the "opensmile" feature kind (openSMILE emobase functionals)
         "opensmile": ["opensmile>=2.5"],
-        "dev": ["pytest", "hypothesis", "psutil", "nbmake", "opensmile>=2.5"],
+        "dev": ["pytest", "hypothesis", "psutil", "nbmake", "opensmile>=2.5",
+                "build", "twine"],
         # Other Keras backends (KERAS_BACKEND=jax|torch): the models and
         # feature extraction; training stays on TensorFlow (README).
         # Install a CPU build of torch first where a CUDA one is unwanted.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs soundnet-keras as a user would: builds a wheel, installs it into a
-# fresh virtual environment and uses it from another folder (SoundNet8(),
-# predict, extract, the distilled presets, a shipped config). The released
+# Installs soundnet-keras as a user would: builds the sdist and, from it, the
+# wheel (python -m build), checks both (twine check), installs the wheel into
+# a fresh virtual environment and uses it from another folder (SoundNet8(),
+# predict, extract, the distilled presets, a model card, a shipped config). The released
 # weights are ported from the sdist in the cache into a fresh cache.
 # Usage: PYTHON=.venv/bin/python scripts/wheel_smoke.sh   (run by .ci/run)
 set -euo pipefail
@@ -21,10 +22,15 @@ start=$SECONDS
 mkdir "$WORK/src"
 (cd "$ROOT" && git ls-files -z -co --exclude-standard |
   xargs -0 tar -c -f - 2>/dev/null) | tar -x -C "$WORK/src"
-"$PYTHON" -m pip wheel --quiet --no-deps -w "$WORK/dist" "$WORK/src"
+# python -m build makes the sdist, then the wheel from the sdist: a wheel
+# that works is a working sdist too. twine checks both for the index.
+"$PYTHON" -m build --outdir "$WORK/dist" "$WORK/src" > "$WORK/build.log" 2>&1 ||
+  { cat "$WORK/build.log"; exit 1; }
+ls "$WORK"/dist/*.tar.gz "$WORK"/dist/*.whl
+"$PYTHON" -m twine check --strict "$WORK"/dist/*
 python3 -m venv "$WORK/venv"
 "$WORK/venv/bin/python" -m pip install --quiet --no-compile "$WORK"/dist/*.whl
-echo "wheel built and installed in $((SECONDS - start)) s"
+echo "sdist and wheel built, checked and installed in $((SECONDS - start)) s"
 
 cd "$WORK"            # not the checkout: only the installed package is seen
 export SOUNDNET_KERAS_HOME=$WORK/cache
@@ -54,13 +60,19 @@ for name, preset in sk.PRESETS.items():      # every shipped preset loads
     if preset["shipped"]:
         sk.load_preset(name)
 assert sed.train.load_config("demo")["net"]
+import importlib.metadata as md, soundnet_keras.cards as cards
+assert md.version("soundnet-keras") == sk.__version__
+assert md.metadata("soundnet-keras")["License"] == "Apache-2.0"
+assert cards.model_card("snr_scratch_pool").startswith("# snr_scratch_pool")
 print("python API: ok", result["places"][0])
 PY
 # The command line starts quietly: nothing on stderr.
 soundnet-keras predict clip.wav --top 1 2> err.txt
 soundnet-keras extract clip.wav --layer pool5 --out feats 2>> err.txt
+soundnet-keras info snf_scratch_pool > card.md 2>> err.txt
 if [ -s err.txt ]; then echo "stderr not empty:"; cat err.txt; exit 1; fi
-python -c "import numpy as np; assert np.load('feats/clip.npz')['values'].shape == (32, 256)"
+python -c "import numpy as np; assert np.load('feats/clip.wav.npz')['values'].shape == (32, 256)"
+grep -q "^# snf_scratch_pool" card.md
 echo "wheel smoke test passed in $((SECONDS - start)) s"
 }
 main "$@"

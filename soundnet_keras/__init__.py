@@ -10,7 +10,7 @@ Example:
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _EXPORTS = {
     "load_audio": "audio", "preprocess_input": "audio",

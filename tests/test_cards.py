@@ -40,3 +40,24 @@ def test_info_prints_the_card(capsys):
         main(["info", "no_such_preset"])
     assert stop.value.code == 2
     assert "invalid choice: 'no_such_preset'" in capsys.readouterr().err
+
+
+def test_one_version_and_a_changelog_entry_for_it():
+    """``soundnet_keras.__version__`` is the version; CITATION.cff and the
+    changelog's newest entry name it, and that entry gives every shipped
+    preset's sha256 as SHA256SUMS records it."""
+    import re
+    from pathlib import Path
+    import soundnet_keras as sk
+    root = Path(__file__).resolve().parent.parent
+    citation = (root / "CITATION.cff").read_text()
+    assert re.search(r"^version: (\S+)$", citation, re.M).group(1) == \
+        sk.__version__
+    changelog = (root / "CHANGELOG.md").read_text()
+    newest = re.search(r"^## (\S+) ", changelog, re.M).group(1)
+    assert newest == sk.__version__
+    entry = " ".join(changelog.split(f"## {newest} ")[1].split("\n## ")[0]
+                     .split())
+    for name, preset in PRESETS.items():
+        digest = recorded_sha256(preset["file"])
+        assert f"`{name}` {digest[:12]}" in entry, name
