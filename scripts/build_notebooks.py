@@ -556,7 +556,7 @@ in a minute or two), on conv5 features. After some epochs we keep the
 network's outputs on our validation recording.
 """),
     code("""
-from sed.decode import load_detector
+from sed.detector import load_detector
 from sed.train import load_config, train
 
 EPOCHS = 20

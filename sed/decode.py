@@ -201,15 +201,5 @@ def evaluate_detector(detector, corpus, splits=("train", "val", "test"),
     return pd.DataFrame(rows)
 
 
-__all__ = ["Detector", "best_path_tokens", "decode_events",
-           "evaluate_detector", "load_detector", "predict_probabilities",
-           "save_detector"]
-
-
-def __getattr__(name):
-    # The detector's persistence moved to sed.detector.
-    if name in ("DETECTOR_FILE", "Detector", "load_detector",
-                "save_detector"):
-        from . import detector
-        return getattr(detector, name)
-    raise AttributeError(f"module 'sed.decode' has no attribute {name!r}")
+__all__ = ["best_path_tokens", "decode_events", "evaluate_detector",
+           "predict_probabilities"]

@@ -12,6 +12,11 @@ import tensorflow as tf
 from .ctc import ctc_loss
 
 
+class TrainingDiverged(FloatingPointError):
+    """A non-finite loss, gradient or network output stopped training
+    (:func:`sed.train.fit`, :func:`sed.pretrain.pretrain`)."""
+
+
 def frame_loss(logits, lengths, labels, label_length, label_frames=None,
                tolerance=None, weights=None):
     """The paper's per-frame loss: summed CTC NLL / number of valid frames.
@@ -88,4 +93,4 @@ def make_train_step(model, optimizer, tolerance, jit_compile=False):
     return step
 
 
-__all__ = ["frame_loss", "make_optimizer", "make_train_step"]
+__all__ = ["TrainingDiverged", "frame_loss", "make_optimizer", "make_train_step"]

@@ -456,7 +456,7 @@ def detection_figure(detector, path, reference=None):
     """:func:`plot_detection` of a trained detector on one audio file.
 
     Args:
-        detector: a :class:`sed.decode.Detector` (:func:`sed.decode.load_detector`).
+        detector: a :class:`sed.detector.Detector` (:func:`sed.detector.load_detector`).
         path: the audio file.
         reference: None, a DataFrame of events, or an annotation file
             (``.tsv``, ``.ann``; :func:`reference_events` keeps this
@@ -464,7 +464,7 @@ def detection_figure(detector, path, reference=None):
 
     Returns:
         ``(figure, events)``: the figure and the decoded events (as
-        :meth:`sed.decode.Detector.detect` returns them).
+        :meth:`sed.detector.Detector.detect` returns them).
     """
     from soundnet_keras.audio import load_audio
     from .decode import decode_events

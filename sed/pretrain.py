@@ -44,7 +44,7 @@ from soundnet_keras.runs import RunFolder, named_variables
 from .dataset import (SPLITS, Recording, batch_order, chunk_recordings,
                       make_batch)
 from .decode import predict_probabilities
-from .loss import make_optimizer
+from .loss import TrainingDiverged, make_optimizer
 from .lstm import BiLSTM
 from .tokens import is_onset, token_class
 
@@ -185,7 +185,6 @@ def pretrain(data, folder, cfg, n_classes, input_dim, log=print):
                 loss, norm = (float(v) for v in step(
                     batch["features"], batch["lengths"], y))
                 if not (math.isfinite(loss) and math.isfinite(norm)):
-                    from .train import TrainingDiverged
                     raise TrainingDiverged(
                         f"Frame-wise pre-training diverged in epoch "
                         f"{epoch + 1}: loss {loss}, gradient norm {norm}")

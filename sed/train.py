@@ -93,7 +93,8 @@ from .dataset import (LABEL_QUANTUM, SPLITS, Chunk, Recording, batch_order,
                       decode_recordings, feasible_chunks,
                       make_batch, make_recording, prepare_features,
                       recording_errors, recording_ter)
-from .loss import frame_loss, make_optimizer, make_train_step
+from .loss import (TrainingDiverged, frame_loss, make_optimizer,
+                   make_train_step)
 from .metrics import token_errors
 
 #: The per-split token counts of each history row (``<split>_<count>``).
@@ -107,10 +108,6 @@ HISTORY_FIELDS = ("epoch", "train_loss", "train_ter", "val_ter", "test_ter",
                   "train_s", "time_s", "nonblank_mean",
                   *[f"{split}_{count}" for split in SPLITS
                     for count in COUNTS])
-
-
-class TrainingDiverged(FloatingPointError):
-    """A non-finite loss, gradient or network output stopped training."""
 
 
 def _write_config(out_dir, config, force=False, run=None):

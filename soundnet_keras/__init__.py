@@ -24,7 +24,7 @@ _EXPORTS = {
     "feature_layers": "specs", "frame_times": "specs",
     "layer_table": "specs", "min_samples": "specs",
     "output_length": "specs",
-    "fetch_weights": "weights", "load_labels": "weights",
+    "fetch_weights": "port", "load_labels": "weights",
 }
 
 __all__ = sorted(_EXPORTS)

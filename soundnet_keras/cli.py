@@ -21,7 +21,7 @@ from .outputs import UsageError, plan_outputs, plan_pictures  # noqa: E402
 
 
 def _fetch(args):
-    from .weights import fetch_weights
+    from .port import fetch_weights
     fetch_weights(source=args.source, weights_dir=args.dir)
     return 0
 
@@ -29,6 +29,15 @@ def _fetch(args):
 def _info(args):
     from .cards import model_card
     print(model_card(args.preset), end="")
+    return 0
+
+
+def _publish(args):
+    from .publish import publish_preset
+    from .weights import PACKAGE_DIR
+    publish_preset(args.run_dir, args.name, args.presets or PACKAGE_DIR,
+                   history_only=args.history_only, replace=args.replace,
+                   log=lambda line: print(line, file=sys.stderr))
     return 0
 
 
@@ -323,6 +332,19 @@ def parser():
                        "licence, sha256)")
     i.add_argument("preset", choices=list(PRESETS))
     i.set_defaults(run=_info)
+
+    u = sub.add_parser("publish", help="publish a student run's history "
+                       "and best weights as a preset of the package")
+    u.add_argument("run_dir", metavar="RUN", help="the run folder")
+    u.add_argument("name", help="the preset's name")
+    u.add_argument("--history-only", action="store_true",
+                   help="the history only (a run in progress)")
+    u.add_argument("--replace", metavar="NAME",
+                   help="replace an existing or shipped preset: repeat its "
+                   "name")
+    u.add_argument("--presets", metavar="DIR",
+                   help="the presets folder (default: the package's)")
+    u.set_defaults(run=_publish)
 
     def weights_options(parser_):
         parser_.add_argument(

@@ -6,21 +6,20 @@ trunk runs, and the histories published from them): a dict of named parts
 digest of what it names. A run folder keeps its identity with its
 checkpoint (:class:`soundnet_keras.runs.RunFolder`: in
 ``checkpoint/latest.json``, and in the history); resuming, extending or
-publishing over something of another identity is refused by
-:func:`check_identity`, whose one-line message names the parts that differ,
-both digests and the flag that forces it. The code's version is recorded
+publishing over something of another identity is refused with the
+one-line message of :func:`identity_problem`, which names the parts that
+differ, both digests and the flag that forces it. The code's version is recorded
 (``code``) but never compared: a run may be resumed by a later version of
 the project.
 
 Example:
     >>> saved = identity(config={"lr": 3.0}, data="abc")
-    >>> check_identity(saved, identity(config={"lr": 3.0}, data="abc"),
-    ...                "runs/x", "--force-resume")
-    >>> check_identity(saved, identity(config={"lr": 3.0}, data="xyz"),
-    ...                "runs/x", "--force-resume")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    soundnet_keras.runs.RunError: runs/x was made from other inputs: data differs (there ..., now ...); use another folder, or --force-resume to go on with these
+    >>> identity_problem(saved, identity(config={"lr": 3.0}, data="abc"),
+    ...                  "runs/x", "--force-resume") is None
+    True
+    >>> identity_problem(saved, identity(config={"lr": 3.0}, data="xyz"),
+    ...                  "runs/x", "--force-resume")
+    'runs/x was made from other inputs: data differs (there abc, now xyz); use another folder, or --force-resume to go on with these'
 """
 
 import hashlib
@@ -83,22 +82,21 @@ def differences(saved, current):
             and saved.get(name) != current.get(name)]
 
 
-def check_identity(saved, current, where, flag):
-    """Raises :class:`soundnet_keras.runs.RunError` when ``saved`` (an
-    identity record, or None for none recorded) and ``current`` differ in
-    a compared part; the message names ``where``, the parts, both digests
-    (12 characters) and ``flag``, the option that forces it."""
-    from .runs import RunError
-    if not saved:
-        return
-    changed = differences(saved, current)
-    if changed:
-        parts = "; ".join(
-            f"{name} differs (there {str(saved.get(name))[:12]}, now "
-            f"{str(current.get(name))[:12]})" for name in changed)
-        raise RunError(f"{where} was made from other inputs: {parts}; use "
-                       f"another folder, or {flag} to go on with these")
+def identity_problem(saved, current, where, flag):
+    """The one-line message refusing ``current`` where ``saved`` (an
+    identity record, or None for none recorded) differs in a compared
+    part, or None when they agree: it names ``where``, the parts, both
+    digests (12 characters) and ``flag``, the option that forces it.
+    :class:`soundnet_keras.runs.RunFolder` raises it as a ``RunError``."""
+    changed = differences(saved or {}, current) if saved else []
+    if not changed:
+        return None
+    parts = "; ".join(
+        f"{name} differs (there {str(saved.get(name))[:12]}, now "
+        f"{str(current.get(name))[:12]})" for name in changed)
+    return (f"{where} was made from other inputs: {parts}; use another "
+            f"folder, or {flag} to go on with these")
 
 
-__all__ = ["RECORDED_ONLY", "check_identity", "code_version", "differences",
+__all__ = ["RECORDED_ONLY", "identity_problem", "code_version", "differences",
            "digest", "files_digest", "identity"]

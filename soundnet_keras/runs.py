@@ -279,7 +279,7 @@ class RunFolder:
             (:func:`soundnet_keras.identity.identity`), kept with every
             checkpoint (``latest.json``) and in the history;
             :meth:`check_identity` refuses a folder whose checkpoint has
-            another one (:func:`~soundnet_keras.identity.check_identity`)
+            another one (:func:`~soundnet_keras.identity.identity_problem`)
             unless ``force``.
         force: go on with a folder of another identity (its checkpoint then
             takes this identity); ``flag`` names the option that sets it,
@@ -323,9 +323,11 @@ class RunFolder:
         trainers call it once they have checked the config, whose own
         message names the keys that differ."""
         if self.identity is not None and not self.force:
-            from .identity import check_identity
-            check_identity(self.saved_identity, self.identity, self.folder,
-                           self.flag)
+            from .identity import identity_problem
+            problem = identity_problem(self.saved_identity, self.identity,
+                                       self.folder, self.flag)
+            if problem:
+                raise RunError(problem)
 
     @property
     def saved_identity(self):

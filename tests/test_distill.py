@@ -247,7 +247,7 @@ def test_a_stopped_run_is_finished_by_asking_for_the_epochs_it_has(
         targets, tmp_path):
     """A run killed before its ``epochs`` has no final weights; the same
     command with ``epochs`` = the epochs it has writes them without
-    training (``scripts/publish_preset.py`` relies on this)."""
+    training (``soundnet-keras publish`` relies on this)."""
     rows = _run(targets, tmp_path / "r", epochs=2)
     final = {name: (tmp_path / "r" / name).read_bytes()
              for name in ("snf.weights.h5", "snf_last.weights.h5")}

@@ -158,9 +158,10 @@ def test_warmup_histories_hold_their_run(path):
         assert len(r["step_nonblank"]) == len(r["step_loss"]) == r["steps"]
 
 
-def test_publish_preset_copies_history_and_weights_with_their_sum(tmp_path):
+def test_publish_preset_copies_history_and_weights_with_their_sum(
+        tmp_path, capsys):
     import hashlib
-    publish = load_script("publish_preset")
+    from soundnet_keras.cli import main
     run, presets = tmp_path / "run", tmp_path / "presets"
     run.mkdir()
     (presets / "histories").mkdir(parents=True)
@@ -169,19 +170,53 @@ def test_publish_preset_copies_history_and_weights_with_their_sum(tmp_path):
     record = dict(config=dict(model="snr"), epochs=[dict(epoch=1)])
     (run / "history.json").write_text(json.dumps(record))
     (run / "history.csv").write_text("epoch\n1\n")
-    # A run in progress: the history only; weights are refused with a hint.
-    assert publish.main([str(run), "new", "--presets", str(presets),
-                         "--history-only"]) == 0
+
+    def publish(*extra):
+        return main(["publish", str(run), "new", "--presets", str(presets),
+                     *extra])
+
+    def files():
+        return {p: p.read_bytes() for p in presets.rglob("*")
+                if p.is_file()}
+    # A run in progress: the history only; weights are refused with a hint,
+    # and nothing is written (before: the history was replaced, then exit 1)
+    assert publish("--history-only") == 0
     assert json.loads((presets / "histories" / "new.history.json")
                       .read_text()) == record
-    with pytest.raises(SystemExit, match="no final weights.*--epochs"):
-        publish.main([str(run), "new", "--presets", str(presets)])
+    before = files()
+    assert publish("--replace", "new") == 2
+    assert "no final weights" in capsys.readouterr().err
+    assert files() == before
     (run / "snr.weights.h5").write_bytes(b"weights")
-    assert publish.main([str(run), "new", "--presets", str(presets)]) == 0
+    # the history is there already: replaced only when asked by name
+    assert publish() == 2
+    assert "replaced only when asked by name: --replace new" in \
+        capsys.readouterr().err
+    assert publish("--replace", "other") == 2
+    assert files() == before
+    assert publish("--replace", "new") == 0
     assert (presets / "new.weights.h5").read_bytes() == b"weights"
     digest = hashlib.sha256(b"weights").hexdigest()
     assert (presets / "SHA256SUMS").read_text().splitlines() == [
         f"{digest}  new.weights.h5", "0" * 64 + "  other.weights.h5"]
-    with pytest.raises(SystemExit, match="is .* a student run"):
-        publish.main([str(tmp_path / "nothing"), "x", "--presets",
-                       str(presets)])
+    assert not list(presets.rglob(".*.part"))
+    assert main(["publish", str(tmp_path / "nothing"), "x", "--presets",
+                 str(presets)]) == 2
+    assert "a student run" in capsys.readouterr().err
+
+
+def test_a_shipped_preset_is_never_replaced_unless_asked(tmp_path, capsys):
+    """A toy run published under a shipped preset's name is refused."""
+    from soundnet_keras.cli import main
+    from soundnet_keras.weights import PACKAGE_DIR
+    run = tmp_path / "toy"
+    run.mkdir()
+    (run / "history.json").write_text(json.dumps(dict(
+        config=dict(model="snf"), epochs=[dict(epoch=1)])))
+    (run / "history.csv").write_text("epoch\n1\n")
+    (run / "snf.weights.h5").write_bytes(b"toy")
+    shipped = (PACKAGE_DIR / "snf_scratch_pool.weights.h5").read_bytes()
+    assert main(["publish", str(run), "snf_scratch_pool"]) == 2
+    assert "a preset the package ships" in capsys.readouterr().err
+    assert (PACKAGE_DIR / "snf_scratch_pool.weights.h5").read_bytes() == \
+        shipped

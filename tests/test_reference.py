@@ -63,7 +63,8 @@ def test_reference_test_detects_a_wrong_epsilon(random_weights):
     params, path = random_weights
     params = {k: dict(v) for k, v in params.items()}
     params["conv3"]["var"] = np.full_like(params["conv3"]["var"], 1e-3)
-    from soundnet_keras.weights import params_to_variables, write_weights
+    from soundnet_keras.port import params_to_variables
+    from soundnet_keras.weights import write_weights
     import tempfile, os
     tmp = os.path.join(tempfile.mkdtemp(), "w.weights.h5")
     write_weights(tmp, params_to_variables(params))

