@@ -67,7 +67,7 @@ SCHEMA = {
               "cache_dir": Field(str, nullable=True),
               "scaling": Field(str, choices=SCALINGS, nullable=True)},
     "training": {"corpus": Field(str, nullable=True),
-                 "out": Field(str, nullable=True), "epochs": Field(int, 0),
+                 "out": Field(str, nullable=True), "epochs": Field(int, 1),
                  "batch_size": Field(int, 1), "chunk_frames": Field(int, 1),
                  "tolerance": Field(int, 0, nullable=True),
                  "seed": Field(int, 0), "jit_compile": Field(bool),

@@ -21,6 +21,9 @@ from .outputs import UsageError, plan_outputs, plan_pictures  # noqa: E402
 
 
 def _fetch(args):
+    if args.dir and Path(args.dir).exists() and not Path(args.dir).is_dir():
+        raise UsageError(f"--dir {args.dir} is a file; give a folder (it is "
+                         "made if it does not exist)")
     from .port import fetch_weights
     fetch_weights(source=args.source, weights_dir=args.dir)
     return 0
@@ -57,7 +60,17 @@ def _progress(items, desc):
 
 
 def check_inputs(files):
-    """Raises :class:`UsageError` naming every input that is not a file."""
+    """Raises :class:`UsageError` naming every input that is not a file,
+    with the fix for a folder and for ``-`` (standard input)."""
+    if "-" in map(str, files):
+        raise UsageError("reading audio from standard input ('-') is not "
+                         "supported; save it to a file and give its path "
+                         "(nothing was done)")
+    folders = [str(f) for f in files if Path(f).is_dir()]
+    if folders:
+        raise UsageError(f"{', '.join(folders)}: a folder, not an audio file; "
+                         f"give the files in it (e.g. {folders[0]}/*.wav; "
+                         "nothing was done)")
     missing = [str(f) for f in files if not Path(f).is_file()]
     if missing:
         raise UsageError(f"no such file: {', '.join(missing)} (nothing was "
@@ -240,7 +253,9 @@ def _report(failures):
     if failures:
         print(f"{len(failures)} file(s) failed:", file=sys.stderr)
         for path, err in failures:
-            print(f"  {path}: {err}", file=sys.stderr)
+            text = str(err)
+            print(f"  {text}" if text.startswith(f"{path}:") else
+                  f"  {path}: {text}", file=sys.stderr)
         return 1
     return 0
 
@@ -444,7 +459,7 @@ def parser():
                                                       "snr_lstm"))
     r.add_argument("--targets", required=True, metavar="DIR")
     r.add_argument("--out", required=True, metavar="DIR")
-    r.add_argument("--epochs", type=int, default=300)
+    r.add_argument("--epochs", type=positive_int, default=300)
     student_options(r)
     r.add_argument("--init-from-soundnet8", action="store_true",
                    help="start conv1-conv5 from the pretrained SoundNet-8 "
@@ -463,7 +478,7 @@ def parser():
                        "constant student (the mean training target) on "
                        "stored targets")
     b.add_argument("--targets", required=True, metavar="DIR")
-    b.add_argument("--split", default="val")
+    b.add_argument("--split", default="val", choices=("train", "val"))
     b.add_argument("--json", metavar="FILE", help="also write the result "
                    "with its provenance to this JSON file")
     b.set_defaults(run=_baseline)
@@ -480,7 +495,7 @@ def parser():
     r.add_argument("--targets", metavar="DIR",
                    help="stored targets (`soundnet-keras targets`)")
     r.add_argument("--out", required=True, metavar="DIR")
-    r.add_argument("--epochs", type=int, default=175,
+    r.add_argument("--epochs", type=positive_int, default=175,
                    help="the paper: 175 for SN-F, 300 for SN-R")
     student_options(r)
     r.set_defaults(run=_train_trunk)

@@ -74,8 +74,10 @@ def publish_preset(run, name, presets=PACKAGE_DIR, history_only=False,
     if (existing or shipped) and replace != name:
         what = "a preset the package ships" if shipped else \
             f"already has {', '.join(p.name for p in existing)}"
+        where = "the package's presets" if presets == PACKAGE_DIR else \
+            str(presets)
         raise PublishError(
-            f"{name!r} is {what} in {presets}; it is replaced only when "
+            f"{name!r} is {what} in {where}; it is replaced only when "
             f"asked by name: --replace {name} (Python: replace={name!r}). "
             "Nothing was written.")
     staged = {}

@@ -98,7 +98,7 @@ CONFIG_SCHEMA = {
     "model": Field(str, choices=("snf", "snr", "snr_lstm")),
     "activation": Field(str, choices=("tanh", "relu")),
     "rnn_activation": Field(str, choices=("relu", "tanh")),
-    "batch_norm": Field(bool), "epochs": Field(int, 0),
+    "batch_norm": Field(bool), "epochs": Field(int, 1),
     "steps_per_epoch": Field(int, 1), "batch_size": Field(int, 1),
     "learning_rate": Field(float, 0, exclusive=True),
     "lr_factor": Field(float, 0, 1, exclusive=True),
