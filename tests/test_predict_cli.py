@@ -202,3 +202,10 @@ def test_cli_bad_weights_argument(capsys):
     # Arguments first: the weights are refused before the missing file.
     assert cli.main(["predict", "x.wav", "--weights", "imagenet"]) == 2
     assert "weights must be one of" in capsys.readouterr().err
+
+
+def test_predict_refuses_a_model_without_its_top():
+    model = sk.SoundNet8(weights=None, include_top=False)
+    with pytest.raises(ValueError, match=r"predict needs SoundNet-8 with its "
+                       r"top \(include_top=True.*sk.extract_features"):
+        sk.predict(np.zeros(22050 * 3, np.float32), 22050, model=model)

@@ -308,3 +308,22 @@ def test_t7_and_npy_ports_agree(tmp_path):
     for layer, values in params.items():
         for key, value in values.items():
             assert np.array_equal(from_t7[layer][key], value), (layer, key)
+
+
+def test_a_t7_of_another_structure_is_refused_with_the_fix(tmp_path):
+    """A Torch file that is not SoundNet-8's: a plain table, and a network
+    of SoundNet's length whose heads are missing (before: an IndexError
+    from deep inside the reader)."""
+    from torch7_writer import (soundnet_module, tiny_soundnet_params,
+                               write_t7)
+    net = soundnet_module(tiny_soundnet_params())
+    net.fields["modules"][24].fields["modules"] = []     # no heads
+    for name, obj in (("table.t7", {"not": "a network"}),
+                      ("headless.t7", net)):
+        path = tmp_path / name
+        write_t7(path, obj)
+        with pytest.raises(ValueError, match=rf"{name}.* not .*SoundNet-8.*"
+                           r"(soundnet8_final\.t7|sound8\.npy)"):
+            P.fetch_weights(source=path, weights_dir=tmp_path / "out",
+                            log=None)
+        assert not list((tmp_path / "out").glob("*.weights.h5"))
