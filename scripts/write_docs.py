@@ -128,7 +128,9 @@ API_MODULES = (
                                    "soundnet_keras.features",
                                    "soundnet_keras.predictions",
                                    "soundnet_keras.specs",
-                                   "soundnet_keras.weights")),
+                                   "soundnet_keras.weights",
+                                   "soundnet_keras.hear",
+                                   "soundnet_keras.cards")),
     ("Distillation", ("soundnet_keras.targets", "soundnet_keras.training",
                       "soundnet_keras.trunk")),
     ("Runs, identity, outputs, stores", (
