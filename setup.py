@@ -51,7 +51,7 @@ setup(
         # the "opensmile" feature kind (openSMILE emobase functionals)
         "opensmile": ["opensmile>=2.5"],
         "dev": ["pytest", "hypothesis", "psutil", "nbmake", "opensmile>=2.5",
-                "build", "twine"],
+                "build", "twine", "tf2onnx>=1.16", "onnx", "onnxruntime"],
         # Other Keras backends (KERAS_BACKEND=jax|torch): the models and
         # feature extraction; training stays on TensorFlow (README).
         # Install a CPU build of torch first where a CUDA one is unwanted.
@@ -59,6 +59,8 @@ setup(
         "torch": ["torch>=2.1"],
         # soundnet-keras beam: extraction as an Apache Beam pipeline.
         "beam": ["apache-beam>=2.60"],
+        # soundnet-keras export --format onnx, and its runtime
+        "onnx": ["tf2onnx>=1.16", "onnx", "onnxruntime"],
         # make docs: the documentation site (MkDocs, offline, strict)
         "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5"],
     },

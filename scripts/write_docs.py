@@ -130,6 +130,7 @@ API_MODULES = (
                                    "soundnet_keras.specs",
                                    "soundnet_keras.weights",
                                    "soundnet_keras.hear",
+                                   "soundnet_keras.export",
                                    "soundnet_keras.cards")),
     ("Distillation", ("soundnet_keras.targets", "soundnet_keras.training",
                       "soundnet_keras.trunk")),

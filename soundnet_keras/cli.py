@@ -44,6 +44,16 @@ def _publish(args):
     return 0
 
 
+def _export(args):
+    _need()
+    from .export import export_model
+    path = export_model(args.model, args.out, args.format, layer=args.layer,
+                        top=args.top)
+    print(f"wrote {path} and {path.with_suffix('').name}.json",
+          file=sys.stderr)
+    return 0
+
+
 def _layers(args):
     import pandas as pd
     from .specs import layer_table
@@ -360,6 +370,19 @@ def parser():
     u.add_argument("--presets", metavar="DIR",
                    help="the presets folder (default: the package's)")
     u.set_defaults(run=_publish)
+
+    from .export import FORMATS
+    x = sub.add_parser("export", help="export a preset outside Keras "
+                       "(TensorFlow SavedModel, ONNX) with its "
+                       "preprocessing inside the graph")
+    x.add_argument("model", choices=list(PRESETS), help="a preset")
+    x.add_argument("--format", default="savedmodel", choices=list(FORMATS))
+    x.add_argument("--layer", help="the feature layer (default: the last "
+                   "before the heads)")
+    x.add_argument("--top", action="store_true",
+                   help="SoundNet-8's object and place distributions")
+    x.add_argument("--out", default="exported", metavar="DIR")
+    x.set_defaults(run=_export)
 
     def weights_options(parser_):
         parser_.add_argument(
