@@ -261,7 +261,8 @@ def fit(model, data, out_dir, config=None, log=print, provenance=None,
     show_progress = bool(tr["progress"]) and log is not None
     log = log or (lambda *_: None)
     out_dir = Path(out_dir)
-    with RunFolder(out_dir, HISTORY_FIELDS) as run:
+    with RunFolder(out_dir, HISTORY_FIELDS,
+                   target=int(cfg["training"]["epochs"])) as run:
         _write_config(out_dir, cfg)
         return _fit(model, data, run, cfg, log, show_progress,
                     provenance or run_provenance(), on_epoch, classes,
@@ -484,6 +485,7 @@ def train(config, log=print, on_epoch=None, force=False):
     fingerprint = data_fingerprint(data)
     show_progress = bool(tr["progress"]) and log is not None
     with RunFolder(out_dir, HISTORY_FIELDS, run_identity(cfg, fingerprint),
+                   target=int(tr["epochs"]),
                    force=force) as run:
         _write_config(out_dir, cfg, force, run)
         save_detector(out_dir, model, corpus.classes, extractor, normaliser,

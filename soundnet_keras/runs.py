@@ -284,16 +284,23 @@ class RunFolder:
         force: go on with a folder of another identity (its checkpoint then
             takes this identity); ``flag`` names the option that sets it,
             for the message.
+        target: the epochs this process was asked to reach; the history
+            keeps every target the run was given (``targets``: ``epochs``
+            and ``from_epoch``, the epochs done when it was asked), so a run
+            stopped early and finished with ``--epochs`` = the epochs it has
+            still says what it was run for.
     """
 
     def __init__(self, folder, fields, identity=None, force=False,
-                 flag="--force-resume"):
+                 flag="--force-resume", target=None):
         self.folder = Path(folder)
         self.fields = tuple(fields)
         self.checkpoints = self.folder / "checkpoint"
         self.identity = identity
         self.force = bool(force)
         self.flag = flag
+        self.target = target
+        self._start_epoch = 0
         self._lock = None
 
     # -- lock
@@ -315,6 +322,8 @@ class RunFolder:
         handle.write(str(os.getpid()))
         handle.flush()
         self._lock = handle
+        latest = self.latest
+        self._start_epoch = latest["epoch"] if latest else 0
         return self
 
     def check_identity(self):
@@ -420,7 +429,22 @@ class RunFolder:
     def write_history(self, record):
         if self.identity is not None:
             record = {**record, "identity": self.identity}
+        if self.target is not None:
+            record = {**record, "targets": self._targets(record)}
         write_history(self.folder, self.fields, record)
+
+    def _targets(self, record):
+        path = self.folder / "history.json"
+        targets = []
+        if path.is_file():
+            try:
+                targets = json.loads(path.read_text()).get("targets") or []
+            except ValueError:
+                targets = []
+        if not targets or targets[-1]["epochs"] != int(self.target):
+            targets = targets + [dict(epochs=int(self.target),
+                                      from_epoch=self._start_epoch)]
+        return targets
 
 
 __all__ = ["ConfigError", "EXIT_AT", "EXIT_POINTS", "EXIT_STATUS", "Field",

@@ -429,7 +429,8 @@ def train(targets_dir, out_dir, config=None, strategy=None, verbose=1,
     out_dir = Path(out_dir)
     store = TargetStore(targets_dir)
     with RunFolder(out_dir, HISTORY_FIELDS, run_identity(
-            config, targets=store_digest(targets_dir)), force=force) as run:
+            config, targets=store_digest(targets_dir)), force=force,
+            target=config.epochs) as run:
         _write_config(out_dir, config, force, run)
         return _train(run, store, config, strategy, verbose, log)
 

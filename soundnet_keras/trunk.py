@@ -360,7 +360,8 @@ def train_trunk(features_dir, out_dir, config=None, verbose=2, log=print,
     identity = run_identity(
         config, features=files_digest(Path(features_dir) / "meta.json"),
         targets=store_digest(meta["targets"]))
-    with RunFolder(out_dir, HISTORY_FIELDS, identity, force=force) as run:
+    with RunFolder(out_dir, HISTORY_FIELDS, identity, force=force,
+                   target=config.epochs) as run:
         _write_config(out_dir, config, force, run)
         return _train_trunk(run, Path(features_dir), config, verbose, log)
 

@@ -141,3 +141,22 @@ def test_damaged_checkpoint_gives_a_clear_error(sed_reference, tmp_path):
     (folder / "checkpoint" / "latest.json").write_text("{")
     with pytest.raises(RunError, match="latest.json is damaged"):
         RunFolder(folder, ["epoch"]).latest
+
+
+def test_a_history_keeps_every_target_it_was_run_with(tmp_path):
+    """A run asked for 5 epochs, stopped after 2 and finished with
+    ``--epochs 2`` still says it was run for 5."""
+    from soundnet_keras.runs import RunFolder
+    folder = tmp_path / "run"
+
+    def epoch(n, target):
+        with RunFolder(folder, ("epoch",), target=target) as run:
+            rows = [dict(epoch=e) for e in range(1, n + 1)]
+            run.commit({}, dict(epoch=n, rows=rows),
+                       dict(config={}, epochs=rows))
+    epoch(1, 5)
+    epoch(2, 5)
+    epoch(2, 2)       # the same run, finished at the epochs it has
+    record = json.loads((folder / "history.json").read_text())
+    assert record["targets"] == [dict(epochs=5, from_epoch=0),
+                                 dict(epochs=2, from_epoch=2)]

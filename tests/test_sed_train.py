@@ -169,7 +169,7 @@ def test_config_defaults_and_errors(tmp_path):
     typed = tmp_path / "typed.yaml"
     typed.write_text("training:\n  epochs: ten\n")
     with pytest.raises(ValueError, match="typed.yaml: training.epochs must "
-                       "be an integer >= 0. Received 'ten'"):
+                       "be an integer >= 1. Received 'ten'"):
         load_config(typed)
     path = tmp_path / "c.yaml"
     path.write_text("opt:\n  learning_rate: 0.5\nfeats:\n  kind: lowlevel\n")
