@@ -553,6 +553,8 @@ def _worker(config, threads, dest, table=False):
     ``table``); returns None, or the divergence message."""
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    from soundnet_keras.console import start_tensorflow
+    start_tensorflow()      # quietly: no start-up lines from each worker
     from .train import TrainingDiverged, train
     run_dir = Path(config["training"]["out"])
 
