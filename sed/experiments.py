@@ -1,37 +1,39 @@
 """The experiments behind the paper's Table 4: one CTC-RNN per feature layer.
 
-:data:`TABLE4` lists the rows of Table 4 (Wang & Metze 2017): the 50-d
-low-level feature, SoundNet-8's conv5, and layers of the distilled SN-F and
-SN-R networks, each a feature kind of :mod:`sed.features` (the students
-distilled with SoundNet-8's trunk; :data:`SCRATCH_ROWS` repeats their rows on
-the students trained from scratch, as the paper's were).
-:func:`run_table4` trains the detector of :mod:`sed.train` on each row with
-one recipe (:data:`sed.train.DEFAULTS`, or a YAML config), keeps the run
-folders (checkpoints, weights) under ``runs``, copies each run's
-``history.json``, ``history.csv`` and ``config.yaml`` (with the provenance
-inside ``history.json``) to ``histories/<row>/`` after every epoch and writes
-``histories/table4.csv``: train, validation and test TER at the last epoch,
-the best validation TER and its epoch, and the paper's values beside them.
+:data:`TABLE4` lists the rows of Table 4 (Wang & Metze 2017): the project's
+50-d low-level feature and the openSMILE one, SoundNet-8's conv5, and layers
+of the distilled SN-F and SN-R networks, each a feature kind of
+:mod:`sed.features` with its feature scaling (the students distilled with
+SoundNet-8's trunk; :data:`SCRATCH_ROWS` repeats their rows on the students
+trained from scratch, as the paper's were). :func:`run_table4` trains the
+detector of :mod:`sed.train` on each row with each seed
+(:func:`table4_runs`: the paper's recipe, or a YAML config, stopped after
+:data:`TABLE4_PATIENCE` epochs without a better validation TER), keeps the
+run folders (checkpoints, weights) under ``runs``, copies each run's
+``history.json``, ``history.csv``, ``config.yaml`` and ``best_test.json``
+(with the provenance and the identity inside ``history.json``) to
+``histories/<row>-seed<k>/`` after every epoch and writes
+``histories/table4.csv``: one line per run (:func:`table4`).
+:mod:`sed.results` turns them into means, intervals and verdicts.
 
 Evidence is never overwritten: ``histories`` defaults to ``<runs>/histories``
 (the committed folder, :data:`COMMITTED_HISTORIES`, only with
-``publish=True``, ``sed-ctc experiments --publish``); a row whose published
-history has another config is refused before training, and a published
-history with more epochs than the run is left in place until the run has
-caught up.
+``publish=True``, ``sed-ctc experiments --publish``); a run whose published
+history has another config is refused before training, one of another
+identity (e.g. another corpus) when it publishes, and a published history
+with more epochs than the run is left in place until the run has caught up.
 
-It is resumable: a row whose run has reached the requested epochs is
-skipped, an interrupted row resumes from its last checkpoint (exactly, see
-:func:`sed.train.fit`), a longer ``epochs`` continues finished rows, and a
-row that diverged is reported and skipped (delete its run folder to retry).
-Rows are independent: two processes may share a corpus and an output folder
-if they run disjoint ``rows`` (on a 2-core machine, two processes with
-``TF_NUM_INTRAOP_THREADS=1`` each make about 1.5 times as many steps in all
-as one process with both cores: ``benchmarks/ctc_sweep.py``).
+It is resumable: a finished run is skipped, an interrupted run resumes from
+its last checkpoint (exactly, see :func:`sed.train.fit`), a run that
+diverged is reported and skipped (delete its run folder to retry). Runs are
+independent: ``jobs`` worker processes train several at once (on a 2-core
+machine, two processes with ``TF_NUM_INTRAOP_THREADS=1`` each make about
+1.5 times as many steps in all as one process with both cores:
+``benchmarks/ctc_sweep.py``).
 
 Example:
     >>> [row.name for row in TABLE4][:3]
-    ['lowlevel', 'soundnet8_conv5', 'snf_pool5']
+    ['lowlevel', 'opensmile', 'soundnet8_conv5']
     >>> table4_row("SN-R gru1-BN").kind
     'snr:gru1_bn'
 """
@@ -656,7 +658,8 @@ def sweep_table(runs):
 
 
 __all__ = ["COMMITTED_HISTORIES", "COMMITTED_SWEEPS", "EXTRA_ROWS",
-           "SCRATCH_ROWS", "SCRATCH_STUDENTS",
+           "SCRATCH_ROWS", "SCRATCH_STUDENTS", "SNR_POOL5", "TABLE4_20EPOCHS",
+           "TABLE4_PATIENCE", "TABLE4_SEEDS", "table4_runs",
            "HISTORY_FILES", "PRETRAIN_EPOCHS", "PRETRAIN_FILES", "Row",
            "TABLE4",
            "TABLE4_COLUMNS", "SWEEP_COLUMNS", "VARIANTS",
