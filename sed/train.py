@@ -361,8 +361,8 @@ def _fit(model, data, run, cfg, log, show_progress, prov, on_epoch,
         decoded = {}
         for split in SPLITS:
             recs = data.get(split, [])
-            decoded[split] = decode_recordings(model, recs,
-                                               frames_per_chunk)
+            decoded[split] = decode_recordings(
+                model, recs, frames_per_chunk) if recs else []
             counts = token_errors([r.tokens for r in recs],
                                   [t for t, _ in decoded[split]]) \
                 if recs else dict.fromkeys(COUNTS, 0, ) | dict(ter=None)

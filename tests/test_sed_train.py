@@ -419,3 +419,15 @@ def test_a_short_run_learns(tmp_path):
     rows = bench.short_run(corpus.root, tmp_path / "run", seed=0)
     assert rows[0]["train_ter"] > 0.9     # it starts from nothing ...
     assert rows[-1]["train_ter"] < 0.6    # ... and learns
+
+
+def test_fit_without_validation_or_test_splits(tmp_path):
+    """Only a training split: no validation TER, so no best epoch is kept
+    and the run goes its epochs."""
+    rows = fit(tiny_model(), {"train": tiny_data()}, tmp_path / "run",
+               {**TINY, "training": {**TINY["training"], "epochs": 2}},
+               log=None)
+    assert [r["val_ter"] for r in rows] == [None, None]
+    assert [r["test_ter"] for r in rows] == [None, None]
+    assert not (tmp_path / "run" / "best_test.json").exists()
+    assert (tmp_path / "run" / "model.weights.h5").is_file()
