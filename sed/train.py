@@ -382,7 +382,8 @@ def _fit(model, data, run, cfg, log, show_progress, prov, on_epoch,
         if row["val_ter"] is not None:
             schedule.on_epoch_end(epoch, {"val_ter": row["val_ter"]})
         state = dict(epoch=epoch + 1, rows=rows, schedule={
-            key: float(getattr(schedule, key)) for key in _SCHEDULE_STATE})
+            key: None if getattr(schedule, key) is None else
+            float(getattr(schedule, key)) for key in _SCHEDULE_STATE})
         run.commit(variables, state, record(rows))
         log(_epoch_line(row, epochs))
         if on_epoch is not None:
