@@ -168,8 +168,9 @@ def api_page():
                 obj = getattr(module, attr)
                 if not (inspect.isclass(obj) or inspect.isfunction(obj)):
                     continue
-                try:
-                    signature = str(inspect.signature(obj))
+                try:        # no machine's paths in the page
+                    signature = str(inspect.signature(obj)).replace(
+                        str(ROOT), "<checkout>")
                 except (TypeError, ValueError):
                     signature = "(...)"
                 kind = "class " if inspect.isclass(obj) else ""
