@@ -67,7 +67,7 @@ SCHEMA = {
               "cache_dir": Field(str, nullable=True),
               "scaling": Field(str, choices=SCALINGS, nullable=True)},
     "training": {"corpus": Field(str, nullable=True),
-                 "out": Field(str, nullable=True), "epochs": Field(int, 1),
+                 "out": Field(str, nullable=True), "epochs": Field(int, 0),
                  "batch_size": Field(int, 1), "chunk_frames": Field(int, 1),
                  "tolerance": Field(int, 0, nullable=True),
                  "seed": Field(int, 0), "jit_compile": Field(bool),
@@ -120,6 +120,11 @@ def resolve_config(config=None, source="config"):
                     f"{section!r}. Known keys: {', '.join(DEFAULTS[section])}")
             out[section][key] = value
     check_config(out, SCHEMA, source)
+    tr = out["training"]
+    if tr["epochs"] == 0 and tr["pretrain_epochs"] == 0:
+        raise ConfigError(f"{source}: training.epochs 0 trains nothing (and "
+                          "training.pretrain_epochs is 0): a run would only "
+                          "write untrained weights; give epochs >= 1")
     return out
 
 

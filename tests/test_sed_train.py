@@ -169,8 +169,11 @@ def test_config_defaults_and_errors(tmp_path):
     typed = tmp_path / "typed.yaml"
     typed.write_text("training:\n  epochs: ten\n")
     with pytest.raises(ValueError, match="typed.yaml: training.epochs must "
-                       "be an integer >= 1. Received 'ten'"):
+                       "be an integer >= 0. Received 'ten'"):
         load_config(typed)
+    with pytest.raises(ValueError, match="training.epochs 0 trains nothing"):
+        resolve_config({"training": {"epochs": 0}})
+    assert resolve_config({"training": {"epochs": 0, "pretrain_epochs": 2}})
     path = tmp_path / "c.yaml"
     path.write_text("opt:\n  learning_rate: 0.5\nfeats:\n  kind: lowlevel\n")
     cfg = load_config(path)
