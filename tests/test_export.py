@@ -92,3 +92,19 @@ def test_export_refuses_what_it_cannot_do(tmp_path):
                      tmp_path, top=True)
     with pytest.raises(ValueError, match="either layer or top"):
         export_model("snf_scratch_pool", tmp_path, layer="fc1", top=True)
+
+
+def test_cli_export_writes_the_artefact_and_its_metadata(tmp_path, capsys):
+    from soundnet_keras.cli import main
+    assert main(["export", "snf_scratch_pool", "--layer", "pool5",
+                 "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "snf_scratch_pool_pool5" / "saved_model.pb").is_file()
+    meta = json.loads((tmp_path / "snf_scratch_pool_pool5.json").read_text())
+    assert (meta["format"], meta["layer"], meta["sample_rate"]) == \
+        ("savedmodel", "pool5", 16000)
+    assert "wrote" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["export", "snf_scratch_pool", "--format", "litert", "--out",
+              str(tmp_path)])
+    assert stop.value.code == 2
+    assert "invalid choice: 'litert'" in capsys.readouterr().err
