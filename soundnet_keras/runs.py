@@ -23,6 +23,10 @@ rules, the same for :func:`soundnet_keras.training.train` and
   weights of an uninterrupted run (tested by killing the process at the
   points of :data:`EXIT_POINTS`, named in the environment variable
   ``SOUNDNET_KERAS_EXIT_AT``).
+* **Every process named**: the history's ``provenance`` (command, commit,
+  date, machine) is the process that started the run; each process that
+  resumed it later is listed in ``continued`` with the epoch it resumed
+  after.
 * **Configs are validated** (:func:`check_config`: types, ranges, choices;
   :func:`read_yaml`: syntax errors name the file, line and column).
 
@@ -431,20 +435,43 @@ class RunFolder:
             record = {**record, "identity": self.identity}
         if self.target is not None:
             record = {**record, "targets": self._targets(record)}
+        if "provenance" in record:
+            record = self._provenance(record)
         write_history(self.folder, self.fields, record)
 
-    def _targets(self, record):
+    def _saved_history(self):
         path = self.folder / "history.json"
-        targets = []
-        if path.is_file():
-            try:
-                targets = json.loads(path.read_text()).get("targets") or []
-            except ValueError:
-                targets = []
+        if not path.is_file():
+            return {}
+        try:
+            return json.loads(path.read_text())
+        except ValueError:
+            return {}
+
+    def _targets(self, record):
+        targets = self._saved_history().get("targets") or []
         if not targets or targets[-1]["epochs"] != int(self.target):
             targets = targets + [dict(epochs=int(self.target),
                                       from_epoch=self._start_epoch)]
         return targets
+
+    def _provenance(self, record):
+        """A resumed run keeps the provenance of the process that started
+        it; each later process is added to ``continued`` with the epoch it
+        resumed after (``from_epoch``)."""
+        if not self._start_epoch:
+            return record
+        saved = self._saved_history()
+        first = saved.get("provenance")
+        mine = json.loads(json.dumps(record["provenance"],
+                                     default=_json_value))
+        if not first or first == mine:
+            return record
+        continued = list(saved.get("continued") or [])
+        if not continued or continued[-1]["provenance"] != mine:
+            continued.append(dict(from_epoch=self._start_epoch,
+                                  provenance=mine))
+        return {**record, "provenance": first, "continued": continued}
 
 
 __all__ = ["ConfigError", "EXIT_AT", "EXIT_POINTS", "EXIT_STATUS", "Field",

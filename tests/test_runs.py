@@ -160,3 +160,29 @@ def test_a_history_keeps_every_target_it_was_run_with(tmp_path):
     record = json.loads((folder / "history.json").read_text())
     assert record["targets"] == [dict(epochs=5, from_epoch=0),
                                  dict(epochs=2, from_epoch=2)]
+
+
+def test_a_resumed_history_keeps_the_provenance_of_every_process(tmp_path):
+    """The process that started a run stays its ``provenance``; one that
+    resumed it (another commit, another date) is listed in ``continued``
+    with the epoch it resumed after, once however many epochs it ran."""
+    from soundnet_keras.runs import RunFolder
+    folder = tmp_path / "run"
+
+    def run(epochs, provenance):
+        with RunFolder(folder, ("epoch",), target=5) as run:
+            start = run.latest["epoch"] if run.latest else 0
+            for n in range(start + 1, epochs + 1):
+                rows = [dict(epoch=e) for e in range(1, n + 1)]
+                run.commit({}, dict(epoch=n, rows=rows),
+                           dict(config={}, provenance=provenance,
+                                epochs=rows))
+    first = dict(commit="a" * 40, date="2026-12-07T17:00:00+00:00")
+    second = dict(commit="b" * 40, date="2026-12-08T09:00:00+00:00")
+    run(2, first)
+    run(4, second)
+    run(5, second)      # same provenance again: not listed twice
+    record = json.loads((folder / "history.json").read_text())
+    assert record["provenance"] == first
+    assert record["continued"] == [dict(from_epoch=2, provenance=second)]
+    assert [row["epoch"] for row in record["epochs"]] == [1, 2, 3, 4, 5]
