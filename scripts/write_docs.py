@@ -10,6 +10,10 @@ results; nothing in them is typed by hand.
   ``notebooks/histories/table4`` (:mod:`sed.results`: the runs, each row's
   mean and spread over seeds, the paired bootstrap intervals, the verdicts
   on the paper's claims), with every sentence that carries a number;
+* the regions ``<!-- generated: NAME -->`` ... ``<!-- end: NAME -->`` of
+  the hand-written pages (:data:`REGION_PAGES`),
+  each written by a function of a ``scripts/docs_*.py`` module (its
+  ``REGIONS``: name -> function) from the committed results files;
 * the result tables of ``docs/reproduction.md``: the warm-up sweep
   (``notebooks/histories/warmup``, one line per run) and the first Table 4
   (``notebooks/histories/table4_20epochs``: one seed, 20 epochs, one line
@@ -440,17 +444,73 @@ def reliability_page():
     return "\n".join(lines) + "\n"
 
 
+#: The pages written by hand, whose generated regions are filled.
+REGION_PAGES = ("README.md", "docs/benchmarks.md", "docs/deviations.md",
+                "docs/detector.md", "docs/development.md", "docs/index.md",
+                "docs/licence.md", "docs/reproduction.md", "docs/soundnet.md",
+                "docs/teaching.md", "docs/variants.md")
+
+
+def region_makers():
+    """``{name: function}``: each generated region's Markdown (no
+    argument), from the ``REGIONS`` of the ``scripts/docs_*.py`` modules."""
+    import importlib.util
+    makers = {}
+    for path in sorted(Path(__file__).resolve().parent.glob("docs_*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for name, make in module.REGIONS.items():
+            if name in makers:
+                raise ValueError(f"region {name!r} made twice ({path.name})")
+            makers[name] = make
+    return makers
+
+
+REGION = "<!-- generated: {} -->"
+REGION_END = "<!-- end: {} -->"
+
+
+def fill_regions(text, makers, page="page"):
+    r"""``text`` with each region ``<!-- generated: NAME -->`` ...
+    ``<!-- end: NAME -->`` filled by ``makers[NAME]()``; an unknown or
+    unclosed region is an error.
+
+    Example:
+        >>> fill_regions("a\n<!-- generated: x -->\nold\n<!-- end: x -->\n",
+        ...              {"x": lambda: "new"})
+        'a\n<!-- generated: x -->\nnew\n<!-- end: x -->\n'
+    """
+    import re
+    out, position = [], 0
+    for match in re.finditer(r"<!-- generated: ([\w.-]+) -->\n", text):
+        name = match.group(1)
+        if name not in makers:
+            raise ValueError(f"{page}: no maker for region {name!r}")
+        end = text.find(REGION_END.format(name), match.end())
+        if end < 0:
+            raise ValueError(f"{page}: region {name!r} is not closed by "
+                             f"{REGION_END.format(name)}")
+        out += [text[position:match.end()], makers[name]().rstrip("\n"),
+                "\n"]
+        position = end
+    return "".join(out) + text[position:]
+
+
 def pages():
-    """``{path: text}`` of every generated page (``docs/reproduction.md``
-    with its tables rewritten)."""
+    """``{path: text}`` of every generated page (and of the pages of
+    :data:`REGION_PAGES` with their regions filled)."""
     reproduction = DOCS / "reproduction.md"
-    text = reproduction.read_text()
+    texts = {ROOT / name: (ROOT / name).read_text() for name in REGION_PAGES}
     for lines in (warmup_lines(), table4_lines()):
-        text = replace_table(text, lines)
+        texts[reproduction] = replace_table(texts[reproduction], lines)
+    makers = region_makers()
+    texts = {path: fill_regions(text, makers, path.name)
+             for path, text in texts.items()}
     return {DOCS / "cli.md": cli_page(), DOCS / "api.md": api_page(),
             DOCS / "models.md": models_page(),
             DOCS / "reliability.md": reliability_page(),
-            DOCS / "table4.md": table4_page(), reproduction: text}
+            DOCS / "table4.md": table4_page(), **texts}
 
 
 def main(argv=None):
