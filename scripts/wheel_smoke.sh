@@ -3,7 +3,11 @@
 # wheel (python -m build), checks both (twine check), installs the wheel into
 # a fresh virtual environment and uses it from another folder (SoundNet8(),
 # predict, extract, the distilled presets, a model card, a shipped config). The released
-# weights are ported from the sdist in the cache into a fresh cache.
+# weights are ported from the sdist in the cache into a fresh cache. The venv
+# is made with Python 3.12 where there is one (a fresh 3.12+ venv has no
+# setuptools; the smoke test then installs a current setuptools, which has
+# no pkg_resources, and runs sed-ctc train and evaluate: sed_eval must work
+# without pkg_resources).
 # Usage: PYTHON=.venv/bin/python scripts/wheel_smoke.sh   (run by .ci/run)
 set -euo pipefail
 
@@ -28,7 +32,8 @@ mkdir "$WORK/src"
   { cat "$WORK/build.log"; exit 1; }
 ls "$WORK"/dist/*.tar.gz "$WORK"/dist/*.whl
 "$PYTHON" -m twine check --strict "$WORK"/dist/*
-python3 -m venv "$WORK/venv"
+VENV_PYTHON=$(command -v python3.12 || command -v python3)
+"$VENV_PYTHON" -m venv "$WORK/venv"
 "$WORK/venv/bin/python" -m pip install --quiet --no-compile "$WORK"/dist/*.whl
 echo "sdist and wheel built, checked and installed in $((SECONDS - start)) s"
 
@@ -73,6 +78,14 @@ soundnet-keras info snf_scratch_pool > card.md 2>> err.txt
 if [ -s err.txt ]; then echo "stderr not empty:"; cat err.txt; exit 1; fi
 python -c "import numpy as np; assert np.load('feats/clip.wav.npz')['values'].shape == (32, 256)"
 grep -q "^# snf_scratch_pool" card.md
+# The detector's commands with a setuptools that has no pkg_resources.
+python -m pip install --quiet "setuptools>=81"
+python -c "import importlib.util as u; assert u.find_spec('pkg_resources') is None, 'pkg_resources present'"
+sed-ctc corpus default --out corpus --minutes 1 > /dev/null
+sed-ctc train --config demo --corpus corpus --out run --epochs 1 --no-progress > train.log
+sed-ctc evaluate --model run --corpus corpus --splits test --no-progress --json eval.json > /dev/null
+python -c "import json; r = json.load(open('eval.json')); assert r['metrics'], r"
+echo "sed-ctc train and evaluate: ok without pkg_resources ($(python -V))"
 echo "wheel smoke test passed in $((SECONDS - start)) s"
 }
 main "$@"

@@ -44,7 +44,11 @@ def plan_clips(files, clip_seconds=20.0, val_clips=1000, val_fraction=0.2,
     back); a shorter hop gives overlapping clips, more targets per file.
 
     Whole files go to validation, in a seeded random order, until it holds
-    ``val_clips`` clips or ``val_fraction`` of all clips, whichever is fewer.
+    ``val_clips`` clips or ``val_fraction`` of all clips, whichever is fewer;
+    one file always stays for training, and where the others are too few,
+    it is split in time: its last clips go to validation (never more than
+    half of them), its training clips end before them. A single 1-hour
+    file gives 144 training and 36 validation clips of 20 s.
     With ``splits`` (path -> ``"train"`` or ``"val"``, e.g. a pool's
     manifest) the files keep their given split, and ``val_clips`` clips drawn
     at random (seeded) from the validation files are kept.
@@ -78,11 +82,30 @@ def plan_clips(files, clip_seconds=20.0, val_clips=1000, val_fraction=0.2,
         sorted(clips.path.unique()))
     val_files, count = set(), 0
     counts = clips.path.value_counts()
-    for path in order:
+    for path in order[:-1]:             # the last file keeps training clips
         if count >= target:
             break
         val_files.add(path)
         count += counts[path]
     clips["split"] = np.where(clips.path.isin(val_files), "val", "train")
+    if count < target:
+        clips = _split_in_time(clips, order[-1], target - count,
+                               clip_seconds)
     clips.insert(0, "clip_id", np.arange(len(clips)))
     return clips
+
+
+def _split_in_time(clips, path, n_val, clip_seconds):
+    """The file ``path``'s last ``n_val`` clips go to validation (at most
+    half of its clips); its training clips end before the first of them
+    (overlapping clips across the boundary are left out)."""
+    mine = clips.index[clips.path == path]
+    n_val = min(n_val, len(mine) // 2)
+    if n_val == 0:
+        return clips
+    starts = clips.loc[mine, "start_s"].sort_values()
+    first_val = starts.iloc[-n_val]
+    clips.loc[starts.index[-n_val:], "split"] = "val"
+    overlap = starts.index[(starts.values < first_val)
+                           & (starts.values + clip_seconds > first_val)]
+    return clips.drop(overlap).reset_index(drop=True)

@@ -10,6 +10,7 @@ import h5py
 import keras
 import numpy as np
 import pytest
+import soundfile
 
 import soundnet_keras as sk
 from soundnet_keras.clips import plan_clips
@@ -525,3 +526,20 @@ def test_a_swap_cut_between_its_renames_is_finished(tmp_path):
     recover_folder(store)
     assert (store / "meta.json").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+
+
+def test_one_long_file_is_split_in_time(tmp_path):
+    """A single 1-hour file once gave 0 training clips (all to validation);
+    now its last clips validate and its training clips end before them."""
+    path = tmp_path / "hour.wav"
+    soundfile.write(path, np.zeros(3600 * 100, np.int16), 100)
+    clips = plan_clips([str(path)])
+    assert clips.split.value_counts().to_dict() == {"train": 144, "val": 36}
+    clips = plan_clips([str(path)], hop_seconds=5.0)        # overlapping
+    train, val = (clips[clips.split == s].start_s for s in ("train", "val"))
+    assert train.max() + 20.0 <= val.min()
+    assert len(val) == int(0.2 * 717) and len(train) > 500
+    two = tmp_path / "short.wav"
+    soundfile.write(two, np.zeros(60 * 100, np.int16), 100)
+    clips = plan_clips([str(path), str(two)], val_clips=3)
+    assert set(clips.split) == {"train", "val"}
