@@ -105,10 +105,11 @@ pool: $(VENV)/.installed
 # or figures fail): the generated pages must be up to date.
 docs: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[docs]"
-	rm -rf docs/figures && cp -r notebooks/figures docs/figures
+	rm -rf docs/figures docs/notebooks && cp -r notebooks/figures docs/figures
+	mkdir docs/notebooks && cp notebooks/*.ipynb docs/notebooks/
 	$(BIN)/python scripts/write_docs.py --check
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 	@echo "site/ built; look at it with: $(BIN)/mkdocs serve (http://127.0.0.1:8000)"
 
 clean:
-	rm -rf $(VENV) build dist site docs/figures
+	rm -rf $(VENV) build dist site docs/figures docs/notebooks

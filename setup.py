@@ -62,7 +62,7 @@ setup(
         # soundnet-keras export --format onnx, and its runtime
         "onnx": ["tf2onnx>=1.16", "onnx", "onnxruntime"],
         # make docs: the documentation site (MkDocs, offline, strict)
-        "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5"],
+        "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocs-jupyter>=0.25"],
     },
     entry_points={
         "console_scripts": ["soundnet-keras=soundnet_keras.cli:main",

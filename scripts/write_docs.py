@@ -213,7 +213,8 @@ def table4_page(histories=None):
     """``docs/table4.md`` from the committed Table 4 histories."""
     from sed.experiments import (COMMITTED_HISTORIES, TABLE4, TABLE4_PATIENCE,
                                  TABLE4_SEEDS)
-    from sed.results import CONFIDENCE, collect, row_summary, verdicts
+    from sed.results import (CONFIDENCE, collect, row_summary, verdicts,
+                             warmup_verdicts)
     histories = Path(histories or COMMITTED_HISTORIES)
     runs = collect(histories)
     expected = len(TABLE4) * len(TABLE4_SEEDS)
@@ -294,6 +295,22 @@ def table4_page(histories=None):
             f"{100 * c.high:+.1f}] | {c.verdict} |")
     if made.empty:
         lines.append("| - | - | - | - | - | no comparison can be made yet |")
+    lines += ["", "### The warm-up (Figure 2)", "",
+              "From the warm-up sweep under the paper's recipe (two seeds "
+              "per configuration, [the reproduction](reproduction.md#the-"
+              "warm-up-experiment-figure-2)): a run's warm-up ends at the "
+              "first epoch whose decoding of the training recordings holds "
+              "10% as many tokens as their reference. Two seeds give no "
+              "interval: a length is *confirmed* when every run lies within "
+              "a factor of two of the paper's and *refuted* when none does; "
+              "an order is *confirmed* when the seeds' ranges do not overlap "
+              "in the paper's direction, *refuted* when they do not overlap "
+              "the other way (`sed.results.warmup_verdicts`).", "",
+              "| claim | the paper | measured | verdict |",
+              "|---|---|---|---|"]
+    for claim in warmup_verdicts().itertuples():
+        lines.append(f"| {claim.claim} | {claim.paper} | {claim.measured} "
+                     f"| **{claim.verdict}** |")
     lines += ["", "## The runs", "",
               "| run | scaling | epochs | status | stopped by | best epoch | "
               "best val TER | test TER at best | test TER at last |",

@@ -21,8 +21,9 @@ are checked too: non-finite values raise :class:`NonFiniteFeatures` naming
 the recording, before anything is stored, trained or evaluated. New weights or changed audio give a new
 key, hence a new file: nothing stale is ever returned.
 
-Files are written to a temporary name in the same folder (ending ``.tmp``)
-and renamed with :func:`os.replace`, which is atomic, so a run that is
+Files are written through :func:`soundnet_keras.stores.atomic_file` (a
+hidden temporary name in the same folder, renamed with :func:`os.replace`,
+which is atomic), so a run that is
 interrupted leaves either a complete file or none under the final name, and a
 later run resumes with the recordings not yet cached. Temporary files are
 never read; :meth:`FeatureCache.remove_partial` deletes leftovers.
@@ -43,7 +44,6 @@ Example:
 import hashlib
 import os
 import re
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -142,19 +142,13 @@ def write_npz(path, **arrays):
         >>> np.load(path)["x"].tolist(), os.listdir(path.parent)
         ([1], ['x.npz'])
     """
+    from soundnet_keras.stores import atomic_file
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
+    with atomic_file(path) as tmp:
+        with open(tmp, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -351,7 +345,8 @@ class FeatureCache:
     def remove_partial(self):
         """Deletes temporary files left by interrupted writes; returns how
         many. Call it only while no other process writes to this cache."""
-        stale = list(self.root.rglob("*.tmp")) if self.root.exists() else []
+        from soundnet_keras.stores import partial_files
+        stale = partial_files(self.root)
         for p in stale:
             p.unlink(missing_ok=True)
         return len(stale)

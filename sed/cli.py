@@ -89,10 +89,11 @@ def _evaluate(args):
     if args.json:
         import json
         from soundnet_keras.provenance import provenance
+        from soundnet_keras.stores import write_text
         record = dict(model=str(args.model), corpus=str(args.corpus),
                       metrics=json.loads(table.to_json(orient="records")),
                       provenance=provenance())
-        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
+        write_text(args.json, json.dumps(record, indent=2) + "\n")
     return 0
 
 
@@ -218,9 +219,8 @@ def _plot(args):
         label = path.parent.name
         histories[str(run) if label in histories else label] = \
             read_history(path)
-    fig = plot_convergence(histories)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=100)
+    from soundnet_keras.plots import save_figure
+    save_figure(plot_convergence(histories), args.out)
     print(f"wrote {args.out}")
     return 0
 

@@ -58,10 +58,9 @@ def save_detector(out_dir, model, classes, extractor, normaliser, config,
             info["feature_weights"] = named if is_preset else \
                 str(Path(weights_path).resolve())
             info["feature_weights_file_sha256"] = sha256(weights_path)
-    tmp = out_dir / "detector.part.json"
-    tmp.write_text(json.dumps(info, indent=2) + "\n")
-    os.replace(tmp, out_dir / DETECTOR_FILE)
-    return out_dir / DETECTOR_FILE
+    from soundnet_keras.stores import write_text
+    return write_text(out_dir / DETECTOR_FILE,
+                      json.dumps(info, indent=2) + "\n")
 
 
 class Detector:

@@ -302,9 +302,10 @@ def write_tsv(df, path):
         ['filename\\tonset\\toffset\\tevent_label', 'a.wav\\t0.1\\t0.3\\tdog']
     """
     df = validate_events(df, source=str(path))
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    df[COLUMNS].to_csv(path, sep="\t", index=False, lineterminator="\n",
-                       quoting=csv.QUOTE_NONE)
+    from soundnet_keras.stores import atomic_file
+    with atomic_file(path) as tmp:
+        df[COLUMNS].to_csv(tmp, sep="\t", index=False, lineterminator="\n",
+                           quoting=csv.QUOTE_NONE)
 
 
 # --------------------------------------------------------------------------

@@ -47,6 +47,8 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from soundnet_keras.stores import atomic_file
+
 
 class Row(NamedTuple):
     """One row of Table 4: ``name`` (a folder name), ``label`` (as the paper
@@ -249,10 +251,8 @@ def _copy_history(run_dir, dest, log=None):
     for name in HISTORY_FILES + PRETRAIN_FILES:
         source, target = run_dir / name, dest / name
         if source.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.part")
-            shutil.copyfile(source, tmp)
-            os.replace(tmp, target)
+            with atomic_file(target) as tmp:
+                shutil.copyfile(source, tmp)
     return True
 
 
@@ -444,10 +444,8 @@ def write_table4(histories=COMMITTED_HISTORIES):
     """Writes ``table4.csv`` in ``histories`` (see :func:`table4`);
     returns its path."""
     path = Path(histories) / "table4.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    table4(histories).to_csv(tmp, index=False, float_format="%.4f")
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        table4(histories).to_csv(tmp, index=False, float_format="%.4f")
     return path
 
 

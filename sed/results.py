@@ -268,7 +268,90 @@ def verdicts(histories=None, runs=None, resamples=RESAMPLES):
     return pd.DataFrame(claims), pd.DataFrame(comparisons)
 
 
-__all__ = ["CLAIMS", "CONFIDENCE", "SUMMARY", "collect", "row_summary",
-           "verdicts", "METRICS", "RESAMPLES", "load_best",
-           "paired_difference", "recording_counts", "run_metrics",
-           "verdict"]
+#: The paper's warm-up (Figure 2 and its text): the epochs in which the
+#: CTC-RNN outputs nothing with low-level features, with frame-wise
+#: pre-training first, and with transfer features ("almost none").
+PAPER_WARMUP = dict(low_level=60, pretrained=40, transfer=0)
+
+
+def _length_verdict(epochs, paper):
+    """A length claim: "confirmed" when every run's warm-up lies within a
+    factor of two of the paper's, "refuted" when none does."""
+    inside = [paper / 2 <= e <= paper * 2 for e in epochs]
+    return "confirmed" if all(inside) else "refuted" if not any(inside) \
+        else "cannot tell"
+
+
+def _order_verdict(shorter, longer):
+    """An order claim: "confirmed" when every run of ``shorter`` ends its
+    warm-up before every run of ``longer``, "refuted" when every one after,
+    else "cannot tell" (the seeds overlap)."""
+    if max(shorter) < min(longer):
+        return "confirmed"
+    return "refuted" if min(shorter) > max(longer) else "cannot tell"
+
+
+def warmup_verdicts(sweep=None):
+    """The paper's warm-up claims judged on the warm-up sweep's runs under
+    the paper's recipe (:func:`sed.experiments.sweep_table`, default the
+    committed one): a run's warm-up ends at its ``output10_epoch``, the
+    first epoch whose decoding of the training recordings holds 10% as many
+    tokens as their reference.
+
+    With two seeds a configuration has no interval: a length claim is
+    confirmed when every run lies within a factor of two of the paper's
+    figure and refuted when none does; an order claim is confirmed when the
+    seeds' ranges do not overlap in the paper's direction, refuted when they
+    do not overlap the other way, else cannot tell.
+
+    Returns:
+        A DataFrame: ``claim``, ``paper``, ``measured``, ``verdict``.
+    """
+    from .experiments import COMMITTED_SWEEPS, sweep_table
+    sweep = sweep_table(COMMITTED_SWEEPS) if sweep is None else sweep
+
+    def ends(row, variant="paper"):
+        found = sweep[(sweep["row"] == row) & (sweep["variant"] == variant)]
+        return [int(v) for v in found["output10_epoch"].dropna()]
+    low = {"lowlevel": ends("lowlevel"), "opensmile": ends("opensmile")}
+    pre, conv5 = ends("opensmile", "paper_pretrain"), ends("soundnet8_conv5")
+
+    def span(values):
+        return f"{min(values)}-{max(values)}" if min(values) != max(values) \
+            else f"{values[0]}"
+    lines = [
+        ("With low-level features the CTC-RNN has a warm-up of about "
+         f"{PAPER_WARMUP['low_level']} epochs",
+         f"{PAPER_WARMUP['low_level']} epochs",
+         f"epochs {span(low['lowlevel'])} (this project's low-level), "
+         f"{span(low['opensmile'])} (openSMILE)",
+         _length_verdict(low["lowlevel"] + low["opensmile"],
+                         PAPER_WARMUP["low_level"])),
+        (f"Frame-wise pre-training shortens it to about "
+         f"{PAPER_WARMUP['pretrained']} epochs",
+         f"{PAPER_WARMUP['pretrained']} epochs",
+         f"epochs {span(pre)} (openSMILE, pre-trained)",
+         _length_verdict(pre, PAPER_WARMUP["pretrained"])),
+        ("Frame-wise pre-training shortens the warm-up",
+         "shorter", f"epochs {span(pre)} against {span(low['opensmile'])} "
+         "(openSMILE)", _order_verdict(pre, low["opensmile"])),
+        ("With transfer features the warm-up is almost none (shorter than "
+         "with low-level features)", "almost none",
+         f"epochs {span(conv5)} (conv5) against {span(low['lowlevel'])} "
+         f"and {span(low['opensmile'])}",
+         _combine([_order_verdict(conv5, v) for v in low.values()])),
+    ]
+    return pd.DataFrame(lines, columns=["claim", "paper", "measured",
+                                        "verdict"])
+
+
+def _combine(found):
+    """A claim's verdict from its comparisons' (as :func:`verdicts`)."""
+    return "refuted" if "refuted" in found else "confirmed" \
+        if all(v == "confirmed" for v in found) else "cannot tell"
+
+
+__all__ = ["CLAIMS", "CONFIDENCE", "METRICS", "PAPER_WARMUP", "RESAMPLES",
+           "SUMMARY", "collect", "load_best", "paired_difference",
+           "recording_counts", "row_summary", "run_metrics", "verdict",
+           "verdicts", "warmup_verdicts"]

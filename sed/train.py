@@ -84,7 +84,8 @@ import keras
 import numpy as np
 
 from soundnet_keras.runs import (RunError, RunFolder, exit_point,
-                                 named_variables, read_yaml, write_atomic)
+                                 named_variables, read_yaml)
+from soundnet_keras.stores import save_weights, write_text
 
 from .config import (DEFAULTS, RESUMABLE_CHANGES, TANH_CLIPPED, comparable,
                      load_config, resolve_config)
@@ -131,7 +132,7 @@ def _write_config(out_dir, config, force=False, run=None):
                 f"{', training.'.join(RESUMABLE_CHANGES)} may change)")
     if run is not None:
         run.check_identity()
-    write_atomic(path, yaml.safe_dump(config, sort_keys=False))
+    write_text(path, yaml.safe_dump(config, sort_keys=False))
 
 
 def _schedule(opt, optimizer):
@@ -388,18 +389,14 @@ def _fit(model, data, run, cfg, log, show_progress, prov, on_epoch,
         log(_epoch_line(row, epochs))
         if on_epoch is not None:
             on_epoch(row)
-    tmp = run.folder / "model.part.weights.h5"
-    model.save_weights(tmp)
-    os.replace(tmp, run.folder / "model.weights.h5")
+    save_weights(model, run.folder / "model.weights.h5")
     return rows
 
 
 def _keep_best(folder, model, row, outcome):
     """Writes the best epoch's weights and ``best_test.json``."""
-    tmp = folder / "best.part.weights.h5"
-    model.save_weights(tmp)
-    os.replace(tmp, folder / "best.weights.h5")
-    write_atomic(folder / "best_test.json", json.dumps(dict(
+    save_weights(model, folder / "best.weights.h5")
+    write_text(folder / "best_test.json", json.dumps(dict(
         epoch=row["epoch"], val_ter=row["val_ter"], test_ter=row["test_ter"],
         **outcome)))
 

@@ -148,7 +148,7 @@ def _extract(args):
     targets = plan_outputs(args.files, args.out, ".npz")
     import numpy as np
     from .audio import load_audio
-    from .weights import atomic_write
+    from .stores import atomic_file
     model = _soundnet8(weights, include_top=args.layer in ("conv8",
                                                            "conv8_2"))
     from .features import FeatureExtractor, extract_features
@@ -161,7 +161,7 @@ def _extract(args):
             values, times = extract_features(waveform, ex.sample_rate,
                                              args.layer, model=ex,
                                              pad=args.pad)
-            with atomic_write(target) as tmp:
+            with atomic_file(target) as tmp:
                 np.savez(tmp, values=values, times=times)
         except (OSError, ValueError) as err:
             failures.append((path, err))
@@ -254,7 +254,8 @@ def _baseline(args):
     if args.json:
         record = dict(result, split=args.split, targets=str(args.targets),
                       provenance=provenance())
-        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
+        from .stores import write_text
+        write_text(args.json, json.dumps(record, indent=2) + "\n")
         print(f"wrote {args.json}", file=sys.stderr)
     return 0
 

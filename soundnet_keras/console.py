@@ -11,6 +11,7 @@ sent to a temporary file, then writes back every line that is not one of
 those known notices, so real errors still show.
 """
 
+import errno
 import os
 import re
 import sys
@@ -85,5 +86,60 @@ def run_command(function, args, errors=(OSError, ValueError, RuntimeError)):
         print("interrupted", file=sys.stderr)
         return 130
     except errors as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {describe_error(err)}", file=sys.stderr)
         return 2
+    except Exception as err:
+        if not _is_tensorflow_error(err):
+            raise
+        print(f"error: {describe_error(err)}", file=sys.stderr)
+        return 2
+
+
+#: The hint for each errno of a full disk or an unwritable folder.
+_WRITE_ERRORS = {
+    errno.ENOSPC: "no space left on the device; free some space or write "
+                  "elsewhere",
+    errno.EDQUOT: "disk quota exceeded; free some space or write elsewhere",
+    errno.EROFS: "the file system is read-only; choose a folder you can "
+                 "write to",
+    errno.EACCES: "permission denied; choose a folder you can write to",
+    errno.EPERM: "operation not permitted; choose a folder you can write to",
+}
+
+
+def _is_tensorflow_error(err):
+    return type(err).__module__.startswith(("tensorflow", "h5py"))
+
+
+def describe_error(err):
+    """One line for an error: a full disk or a folder that cannot be
+    written (an ``OSError``, or the same from TensorFlow's or HDF5's file
+    writers, whose messages span lines) names the file and the fix; another
+    error of TensorFlow or HDF5 gives its first line, any other its
+    message.
+
+    Example:
+        >>> describe_error(OSError(28, "No space left on device", "/d/x.npz"))
+        '/d/x.npz: no space left on the device; free some space or write elsewhere'
+        >>> describe_error(RuntimeError("Can't write data (file write failed: "
+        ...     "filename = '/d/best.weights.h5', errno = 28, error message "
+        ...     "= 'No space left on device')\\nmore"))
+        '/d/best.weights.h5: no space left on the device; free some space or write elsewhere'
+    """
+    from .stores import write_error_code
+    text = str(getattr(err, "message", None) or err)
+    code = write_error_code(err)
+    name = getattr(err, "filename", None)
+    if name is None:
+        found = re.search(r"filename = '([^']+)'|"
+                          r"(?:NewWriteableFile|open|opening):? '?(/[^\s':;]+)",
+                          text)
+        name = found and (found.group(1) or found.group(2))
+    if code in _WRITE_ERRORS and name:
+        return f"{name}: {_WRITE_ERRORS[code]}"
+    if code in _WRITE_ERRORS:
+        return _WRITE_ERRORS[code]
+    if not _is_tensorflow_error(err):
+        return str(err)
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__

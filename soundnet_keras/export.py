@@ -124,8 +124,9 @@ def export_model(model_or_preset, out, format="savedmodel", layer=None,
         weights_sha256=_weights_sha256(preset),
         written_by=dict(soundnet_keras=__version__,
                         keras=keras.__version__, tensorflow=_tf_version()))
-    path.with_name(stem + ".json").write_text(json.dumps(meta, indent=1)
-                                              + "\n")
+    from .stores import write_text
+    write_text(path.with_name(stem + ".json"), json.dumps(meta, indent=1)
+               + "\n")
     return path
 
 

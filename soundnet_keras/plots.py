@@ -283,10 +283,13 @@ def save_figure(fig, out):
         ('p.png', True)
     """
     import matplotlib.pyplot as plt
+    from .stores import atomic_file
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    try:
+        with atomic_file(out) as tmp:
+            fig.savefig(tmp, dpi=100, format=out.suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
     return out
 
 

@@ -49,6 +49,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .stores import write_text
+
 #: The environment variable naming a point at which the process exits at
 #: once (``os._exit``), for tests of crash safety: ``NAME`` or
 #: ``NAME:EPOCH``.
@@ -185,15 +187,6 @@ def read_yaml(path):
 # --------------------------------------------------------------------------
 # Files.
 
-def write_atomic(path, text):
-    """Writes ``text`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _json_value(value):
@@ -211,14 +204,14 @@ def write_history(folder, fields, record):
     folder = Path(folder)
     rows = [{k: _json_value(v) for k, v in r.items()}
             for r in record["epochs"]]
-    write_atomic(folder / "history.json",
+    write_text(folder / "history.json",
                  json.dumps({**record, "epochs": rows}, indent=2) + "\n")
     out = io.StringIO()
     writer = csv.DictWriter(out, fields, extrasaction="ignore")
     writer.writeheader()
     writer.writerows({k: "" if v is None else v for k, v in r.items()}
                      for r in rows)
-    write_atomic(folder / "history.csv", out.getvalue())
+    write_text(folder / "history.csv", out.getvalue())
 
 
 def named_variables(**objects):
@@ -418,7 +411,7 @@ class RunFolder:
         prefix = f"ckpt-{epoch}"
         checkpoint.write(str(self.checkpoints / prefix))
         exit_point("checkpoint_written", epoch)
-        write_atomic(self.checkpoints / "latest.json", json.dumps(dict(
+        write_text(self.checkpoints / "latest.json", json.dumps(dict(
             prefix=prefix, epoch=epoch, **({"identity": self.identity}
                                            if self.identity else {})))
             + "\n")
@@ -477,4 +470,4 @@ class RunFolder:
 __all__ = ["ConfigError", "EXIT_AT", "EXIT_POINTS", "EXIT_STATUS", "Field",
            "RunError", "RunFolder", "check_config", "exit_point",
            "named_variables", "positional_variables", "read_yaml",
-           "write_atomic", "write_history"]
+           "write_history"]

@@ -26,7 +26,8 @@ from keras import ops
 
 from .provenance import provenance
 from .runs import (Field, RunError, RunFolder, check_config, exit_point,
-                   positional_variables, write_atomic)
+                   positional_variables)
+from .stores import save_weights, write_text
 from .specs import frame_times, output_length
 from .targets import TargetStore, make_dataset, prior_baseline
 from .weights import load_into, model_variables, write_weights
@@ -253,7 +254,7 @@ def _write_config(out_dir, config, force=False, run=None):
                 "use a new folder, or the same config to resume")
     if run is not None:
         run.check_identity()
-    write_atomic(path, json.dumps(dataclasses.asdict(config), indent=2))
+    write_text(path, json.dumps(dataclasses.asdict(config), indent=2))
 
 
 class _Plateau(keras.callbacks.ReduceLROnPlateau):
@@ -333,10 +334,7 @@ class _Commit(keras.callbacks.Callback):
         again)."""
         if row["val_kl"] <= min(r["val_kl"] for r in self.rows):
             path = self.run.checkpoints / "best.weights.h5"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            part = path.with_name("best.part.weights.h5")
-            self.model.save_weights(part)
-            os.replace(part, path)
+            save_weights(self.model, path)
 
 
 def fit_run(run, model, variables, state, config, record, train_data,

@@ -26,7 +26,6 @@ Example:
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 
 import keras
@@ -37,6 +36,7 @@ from .builder import build
 from .specs import get_spec, output_length, snf_spec, snr_spec
 from .targets import TargetStore, constant_student
 from .runs import RunError, RunFolder, positional_variables
+from .stores import atomic_file
 from .training import (HISTORY_FIELDS, GatherFrames, StudentConfig,
                        _write_config, agreement, build_student,
                        constant_fields, fit_run, kl_divergence, label_frames,
@@ -110,20 +110,18 @@ def cache_features(targets_dir, out_dir, batch_size=16, weights="soundnet8_flick
     for split in ("train", "val"):
         n = store.count(split)
         counts[split] = n
-        (out_dir / split).mkdir(parents=True, exist_ok=True)
-        part = out_dir / split / "pool5.part.npy"
-        out = np.lib.format.open_memmap(part, "w+", np.float16,
-                                        (n, frames, 256))
-        for start in tqdm(range(0, n, batch_size), desc=f"pool5 {split}",
-                          disable=not progress):
-            stop = min(n, start + batch_size)
-            audio = np.stack([store.get(split, i)[0]
-                              for i in range(start, stop)])
-            out[start:stop] = np.asarray(run(tf.constant(
-                preprocess_input(audio)[..., None])), np.float16)
-        out.flush()
-        del out
-        os.replace(part, out_dir / split / "pool5.npy")
+        with atomic_file(out_dir / split / "pool5.npy") as part:
+            out = np.lib.format.open_memmap(part, "w+", np.float16,
+                                            (n, frames, 256))
+            for start in tqdm(range(0, n, batch_size),
+                              desc=f"pool5 {split}", disable=not progress):
+                stop = min(n, start + batch_size)
+                audio = np.stack([store.get(split, i)[0]
+                                  for i in range(start, stop)])
+                out[start:stop] = np.asarray(run(tf.constant(
+                    preprocess_input(audio)[..., None])), np.float16)
+            out.flush()
+            del out
     path = resolve_weights(weights, model="soundnet8")
     meta = dict(targets=str(Path(targets_dir).resolve()), layer=FEATURE_LAYER,
                 frames=frames, dtype="float16", counts=counts,

@@ -19,13 +19,13 @@ top, or any model sharing layer names, loads the layers it has.
 
 import hashlib
 import os
-import tempfile
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from .stores import atomic_file, check_space, hdf5_room
 
 # Shipped inside the package: SHA256SUMS, category names, distilled presets
 # and their training histories.
@@ -154,7 +154,7 @@ def record_sha256(path):
     path = Path(path)
     table = read_sums(path.parent)
     table[path.name] = sha256(path)
-    with atomic_write(path.parent / SUMS_FILE) as tmp:
+    with atomic_file(path.parent / SUMS_FILE) as tmp:
         tmp.write_text("".join(f"{h}  {n}\n" for n, h in sorted(
             table.items())))
     return table[path.name]
@@ -209,34 +209,6 @@ def check_weights_file(path, trust=False):
     return actual
 
 
-@contextmanager
-def atomic_write(path):
-    """Yields a temporary path beside ``path`` (unique, so concurrent writers
-    and files with similar names cannot collide); renames it to ``path`` on
-    success and removes it on any failure, Ctrl-C included.
-
-    Example:
-        >>> import tempfile
-        >>> folder = Path(tempfile.mkdtemp())
-        >>> with atomic_write(folder / "a.txt") as tmp:
-        ...     _ = tmp.write_text("done")
-        >>> sorted(p.name for p in folder.iterdir())
-        ['a.txt']
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                suffix=".part" + "".join(path.suffixes[-1:]))
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def expected_variables(model="soundnet8"):
     """``{layer: {variable: shape}}`` of a convolutional spec's weights file,
     from the spec alone (no TensorFlow)."""
@@ -280,7 +252,9 @@ def write_weights(path, variables):
     """Writes ``{layer: {variable: array}}`` to an HDF5 file, deterministically,
     and records its sha256 in the ``SHA256SUMS`` beside it."""
     path = Path(path)
-    with atomic_write(path) as tmp:
+    check_space(path.parent, hdf5_room(
+        np.asarray(a) for layer in variables.values() for a in layer.values()))
+    with atomic_file(path) as tmp:
         with h5py.File(tmp, "w", libver="earliest") as f:
             f.attrs["format"] = "soundnet_keras weights 1"
             for layer in sorted(variables):

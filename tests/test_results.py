@@ -112,3 +112,34 @@ def test_summary_and_verdicts_from_histories(tmp_path):
     by_claim = claims.set_index("claim")["verdict"]
     assert by_claim.filter(like="after batch norm").tolist() == ["refuted"]
     assert by_claim.filter(like="worse with depth").tolist() == ["not run"]
+
+
+def test_warmup_verdicts_follow_their_rules():
+    import pandas as pd
+    from sed.results import warmup_verdicts
+
+    def sweep(low, opensmile, pre, conv5):
+        lines = [(row, variant, epoch) for row, variant, epochs in (
+            ("lowlevel", "paper", low), ("opensmile", "paper", opensmile),
+            ("opensmile", "paper_pretrain", pre),
+            ("soundnet8_conv5", "paper", conv5),
+            ("lowlevel", "tanh_clipped", (1, 1))) for epoch in epochs]
+        return pd.DataFrame(lines, columns=["row", "variant",
+                                            "output10_epoch"])
+    # The paper's own figures: 60, 40, shorter, almost none.
+    paper = warmup_verdicts(sweep((55, 70), (50, 65), (38, 45), (1, 2)))
+    assert list(paper["verdict"]) == ["confirmed"] * 4
+    measured = warmup_verdicts(sweep((3, 4), (7, 8), (4, 5), (2, 3)))
+    assert list(measured["verdict"]) == ["refuted", "refuted", "confirmed",
+                                         "cannot tell"]
+    assert measured["measured"][3] == "epochs 2-3 (conv5) against 3-4 and 7-8"
+    mixed = warmup_verdicts(sweep((20, 40), (50, 65), (90, 100), (9, 9)))
+    assert list(mixed["verdict"]) == ["cannot tell", "refuted", "refuted",
+                                      "confirmed"]
+
+
+def test_warmup_verdicts_of_the_committed_sweep():
+    from sed.results import warmup_verdicts
+    table = warmup_verdicts()
+    assert len(table) == 4 and set(table["verdict"]) <= {
+        "confirmed", "refuted", "cannot tell"}

@@ -12,6 +12,7 @@ import soundnet_keras as sk
 from sed import cache as cache_module
 from sed import features as F
 from sed.cache import CacheKey, FeatureCache
+from soundnet_keras.stores import partial_files
 from soundnet_keras.weights import preset_path, recorded_sha256, sha256
 
 RATE = 16000
@@ -315,7 +316,7 @@ def test_cache_reuses_features(corpus, tmp_path):
                    for p in tmp_path.rglob("*.npz"))
     sha = cache.audio_sha256(paths[0])
     assert f"fake_layer/111111111111/{sha[:16]}.npz" in files
-    assert len(files) == 3 and not list(tmp_path.rglob("*.tmp"))
+    assert len(files) == 3 and not partial_files(tmp_path)
 
 
 def test_cache_invalidated_by_new_weights(corpus, tmp_path):
@@ -360,7 +361,7 @@ def test_partial_files_are_never_read(corpus, tmp_path, monkeypatch):
     # a leftover temporary file from an interrupted write is ignored
     folder = cache.path(key).parent
     folder.mkdir(parents=True)
-    leftover = folder / f".{cache.path(key).stem}.x1y2.tmp"
+    leftover = folder / f".{cache.path(key).name}.x1y2.part.npz"
     leftover.write_bytes(b"partial")
     assert cache.load(key) is None
     # a write that dies half-way leaves no file under the final name
@@ -374,7 +375,7 @@ def test_partial_files_are_never_read(corpus, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         cache.features(Counting(), paths, progress=False)
     assert not cache.path(key).exists()
-    assert list(folder.glob("*.tmp")) == [leftover]
+    assert partial_files(folder) == [leftover]
     monkeypatch.setattr(cache_module.np, "savez", real_savez)
     counting = Counting()
     FeatureCache(tmp_path).features(counting, paths, progress=False)
