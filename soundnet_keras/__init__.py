@@ -19,12 +19,13 @@ _EXPORTS = {
     "extract_features": "features", "extract_features_batch": "features",
     "extract_layers": "features", "MultiLayerExtractor": "features",
     "SoundNet8": "models", "SoundNetF": "models", "SoundNetR": "models",
-    "load_preset": "models", "PRESETS": "weights", "load_weights": "weights",
+    "load_preset": "preset_folders", "PRESETS": "weights", "load_weights": "weights",
     "predict": "predictions",
     "feature_layers": "specs", "frame_times": "specs",
     "layer_table": "specs", "min_samples": "specs",
     "output_length": "specs",
     "fetch_weights": "port", "load_labels": "weights",
+    "save_preset": "preset_folders", "archive_preset": "preset_folders",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -37,7 +37,7 @@ FORMATS = {"savedmodel": "tf_saved_model", "onnx": "onnx"}
 
 
 def _network(model_or_preset):
-    from .models import load_preset
+    from .preset_folders import load_preset
     from .weights import PRESETS
     if isinstance(model_or_preset, str):
         if model_or_preset not in PRESETS:

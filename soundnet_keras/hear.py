@@ -76,7 +76,8 @@ def load_model(model_file_path="", layer=None):
             ``"snr_scratch_pool"``), or a SoundNet-8 ``.weights.h5`` file.
         layer: the embedding layer (default :data:`DEFAULT_LAYERS`).
     """
-    from .models import SoundNet8, load_preset
+    from .models import SoundNet8
+    from .preset_folders import load_preset
     from .specs import feature_layers
     from .weights import PRESETS
     name = str(model_file_path or "soundnet8_flickr")

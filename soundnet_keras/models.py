@@ -113,26 +113,4 @@ def SoundNetR(weights=None, cell=None, batch_norm=None, include_top=True,
     return model
 
 
-def load_preset(name, **kwargs):
-    """The model of a preset, built with the architecture it carries and its
-    weights loaded (as keras-hub's ``from_preset``).
-
-    Args:
-        name: a key of :data:`soundnet_keras.weights.PRESETS`.
-        **kwargs: further factory arguments (``include_top``,
-            ``input_shape``, ``name``, ...).
-
-    Example:
-        >>> model = load_preset("snr_scratch_pool")
-        >>> model.name, model.get_layer("gru1").forward_layer.cell.activation.__name__
-        ('snr', 'relu')
-    """
-    if name not in PRESETS:
-        raise ValueError(f"Unknown preset {name!r}. Presets: "
-                         f"{list(PRESETS)}")
-    factory = {"soundnet8": SoundNet8, "snf": SoundNetF, "snr": SoundNetR,
-               "snr_lstm": SoundNetR}[PRESETS[name]["model"]]
-    return factory(weights=name, **dict(PRESETS[name]["config"], **kwargs))
-
-
-__all__ = ["SoundNet8", "SoundNetF", "SoundNetR", "PRESETS", "load_preset"]
+__all__ = ["SoundNet8", "SoundNetF", "SoundNetR", "PRESETS"]

@@ -461,7 +461,9 @@ def _train(run, store, config, strategy, verbose, log):
 
     def record(rows):
         return dict(config=dataclasses.asdict(config),
-                    provenance=run_provenance, epochs=rows)
+                    provenance=run_provenance,
+                    clips={split: store.count(split)
+                           for split in ("train", "val")}, epochs=rows)
 
     per_epoch = config.steps_per_epoch * config.batch_size
     rows = fit_run(

@@ -543,3 +543,8 @@ def test_one_long_file_is_split_in_time(tmp_path):
     soundfile.write(two, np.zeros(60 * 100, np.int16), 100)
     clips = plan_clips([str(path), str(two)], val_clips=3)
     assert set(clips.split) == {"train", "val"}
+    # the history counts the store's clips (the docs quote nothing else)
+    store = TargetStore(targets)
+    assert record["clips"] == {"train": store.count("train"),
+                               "val": store.count("val")} and \
+        record["clips"]["train"] > 0
