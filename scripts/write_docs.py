@@ -267,6 +267,12 @@ def table4_page(histories=None):
     claims, comparisons = verdicts(histories, runs)
     level = int(round(100 * CONFIDENCE))
     lines += [
+        "", "![Table 4 over seeds: each seed's best validation TER and its "
+        "test TER at that epoch, their mean, the paper's]"
+        "(figures/table4_seeds.png)", "",
+        "Each seed a point (hollow while it trains), the mean a dash, the "
+        "paper's a grey diamond; drawn by the Table 4 notebook "
+        "(`notebooks/table4_feature_layers.ipynb`) from the same histories.",
         "", "## The paper's claims", "",
         f"Each claim is a set of comparisons of two rows' test TER at the "
         f"best validation epoch (each row the mean over its seeds), with a "

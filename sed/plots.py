@@ -257,6 +257,51 @@ def plot_table4(comparison, axes=None):
     return fig
 
 
+def plot_table4_seeds(runs, axes=None):
+    """Table 4 at convergence over seeds: per row, each seed's best
+    validation TER and its test TER at that epoch (points; hollow while the
+    run is still training), their mean (a dash) and the paper's (a grey
+    diamond), in percent. ``runs``:
+    :func:`sed.results.collect`'s table (one line per run)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
+    rows = list(dict.fromkeys(runs["row"]))
+    labels = [runs.loc[runs["row"] == r, "label"].iloc[0] for r in rows]
+    for ax, column, paper, title in (
+            (axes[0], "best_val_ter", "paper_val_ter", "best validation TER"),
+            (axes[1], "best_test_ter", "paper_test_ter",
+             "test TER at the best validation epoch")):
+        for x, row in enumerate(rows):
+            mine = runs[runs["row"] == row]
+            values = 100 * mine[column].astype(float).to_numpy()
+            done = (mine["status"] == "finished").to_numpy()
+            for finished, face, what in ((True, "C0", "a seed, finished"),
+                                         (False, "none", "a seed, training")):
+                chosen = values[(done == finished) & ~np.isnan(values)]
+                ax.plot(np.full(len(chosen), x), chosen, "o", color="C0",
+                        markerfacecolor=face, label=what if what not in
+                        ax.get_legend_handles_labels()[1] else None)
+            values = values[~np.isnan(values)]
+            if len(values):
+                ax.plot([x - 0.3, x + 0.3], [values.mean()] * 2, "-",
+                        color="C0", lw=2, label="mean over seeds"
+                        if x == 0 else None)
+            ref = 100 * float(mine[paper].iloc[0])
+            if ref == ref:
+                ax.plot(x, ref, "D", color="grey",
+                        label="paper" if x == 0 else None)
+        ax.set_xticks(range(len(rows)), labels, rotation=60, ha="right",
+                      fontsize=8)
+        ax.set_title(f"{title} (%)")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig = axes[0].figure
+    fig.tight_layout()
+    return fig
+
+
 # --------------------------------------------------------------------------
 # What a detector hears and decides on one recording.
 
