@@ -10,7 +10,11 @@ publishing over something of another identity is refused with the
 one-line message of :func:`identity_problem`, which names the parts that
 differ, both digests and the flag that forces it. The code's version is recorded
 (``code``) but never compared: a run may be resumed by a later version of
-the project.
+the project. Target stores, written whole and never extended, keep theirs in
+``meta.json`` (the clip manifest, the teacher, the settings), and a run made
+from a store records the store's digest; a feature cache names each file by
+its key (feature kind, extractor weights, audio bytes: :mod:`sed.cache`),
+checked on every read, so a file of other inputs is never used.
 
 Example:
     >>> saved = identity(config={"lr": 3.0}, data="abc")

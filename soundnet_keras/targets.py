@@ -201,6 +201,14 @@ def _write_targets(out_dir, clips, clip_seconds, teacher, user_targets,
                 else "soundnet8 conv8 / conv8_2",
                 teacher_weights_sha256=teacher_sha,
                 counts=clips.split.value_counts().to_dict())
+    from .identity import digest, files_digest, identity
+    meta["identity"] = identity(
+        manifest=digest(clips[["path", "start_s", "split"]].astype(str)
+                        .values.tolist()),
+        teacher=files_digest(user_targets) if given is not None
+        else str(teacher_sha),
+        settings=dict(clip_seconds=clip_seconds, alignment=alignment,
+                      student_rate=STUDENT_RATE, teacher_rate=TEACHER_RATE))
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
 
 

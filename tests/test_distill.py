@@ -98,8 +98,15 @@ def test_stored_targets_are_the_teachers(targets, teacher):
     start = int(clip.start_s * 16000)
     np.testing.assert_allclose(audio, student[start:start + 160000],
                                atol=1 / 32768)
-    assert json.loads((targets / "meta.json").read_text())["counts"] == {
-        "train": 7, "val": 2}
+    meta = json.loads((targets / "meta.json").read_text())
+    assert meta["counts"] == {"train": 7, "val": 2}
+    # the store's identity: its manifest, teacher and settings
+    from soundnet_keras.identity import digest
+    store = TargetStore(targets)
+    assert meta["identity"]["manifest"] == digest(
+        store.clips[["path", "start_s", "split"]].astype(str).values.tolist())
+    assert set(meta["identity"]) == {"manifest", "teacher", "settings",
+                                     "code"}
 
 
 def test_user_targets_replace_the_teacher(audio_files, tmp_path):
