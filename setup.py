@@ -51,7 +51,8 @@ setup(
         # the "opensmile" feature kind (openSMILE emobase functionals)
         "opensmile": ["opensmile>=2.5"],
         "dev": ["pytest", "hypothesis", "psutil", "nbmake", "opensmile>=2.5",
-                "build", "twine", "tf2onnx>=1.16", "onnx", "onnxruntime"],
+                "build", "twine", "tf2onnx>=1.16", "onnx", "onnxruntime",
+                "ai-edge-litert>=2.0"],
         # Other Keras backends (KERAS_BACKEND=jax|torch): the models and
         # feature extraction; training stays on TensorFlow (README).
         # Install a CPU build of torch first where a CUDA one is unwanted.
@@ -61,6 +62,8 @@ setup(
         "beam": ["apache-beam>=2.60"],
         # soundnet-keras export --format onnx, and its runtime
         "onnx": ["tf2onnx>=1.16", "onnx", "onnxruntime"],
+        # soundnet-keras export --format litert: its interpreter
+        "litert": ["ai-edge-litert>=2.0"],
         # make docs: the documentation site (MkDocs, offline, strict)
         "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocs-jupyter>=0.25"],
     },

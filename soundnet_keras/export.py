@@ -1,5 +1,6 @@
 """Exporting SoundNet-8 and the students outside Keras: TensorFlow
-SavedModel (TF Serving) and ONNX, with the preprocessing inside the graph.
+SavedModel (TF Serving), ONNX and LiteRT (``.tflite``, for phones and small
+boards), with the preprocessing inside the graph.
 
 :func:`export_model` wraps a preset's network (or a Keras model of this
 package) into a model whose input is the waveform as users have it,
@@ -19,8 +20,10 @@ The exported model computes the Keras model's own graph (not the folded
 inference plan of :mod:`soundnet_keras.inference`), so it equals
 ``extract_features(..., model=FeatureExtractor(layer, model, fast=False))``
 to float32 rounding; ``tests/test_export.py`` loads each artefact in its
-own runtime (``tf.saved_model.load``, ``onnxruntime``) and compares on real
-audio at two lengths. SoundNet-8's predictions leave some conv8 frames out
+own runtime (``tf.saved_model.load``, ``onnxruntime``, the LiteRT
+interpreter of ``ai-edge-litert``, resized to each input's length) and
+compares on real audio at two lengths. LiteRT refuses SN-R's recurrent
+layers (see :func:`export_model`). SoundNet-8's predictions leave some conv8 frames out
 (:func:`soundnet_keras.predictions.reliable_frames`): with ``top`` the
 export gives every frame, and the metadata says which rule to apply.
 
@@ -33,7 +36,9 @@ import json
 from pathlib import Path
 
 #: Export formats: the command line's name -> Keras' ``format``.
-FORMATS = {"savedmodel": "tf_saved_model", "onnx": "onnx"}
+FORMATS = {"savedmodel": "tf_saved_model", "onnx": "onnx", "litert": "litert"}
+#: Each format's file name ending (a SavedModel is a folder).
+SUFFIXES = {"savedmodel": "", "onnx": ".onnx", "litert": ".tflite"}
 
 
 def _network(model_or_preset):
@@ -56,7 +61,8 @@ def export_model(model_or_preset, out, format="savedmodel", layer=None,
     Args:
         model_or_preset: a preset name or a Keras model of this package.
         out: the output folder.
-        format: ``"savedmodel"`` or ``"onnx"`` (:data:`FORMATS`).
+        format: ``"savedmodel"``, ``"onnx"`` or ``"litert"``
+            (:data:`FORMATS`).
         layer: the feature layer (default: the last layer before the heads:
             conv7 for SoundNet-8, the top recurrent / fc layer of a
             student); not with ``top``.
@@ -65,7 +71,7 @@ def export_model(model_or_preset, out, format="savedmodel", layer=None,
 
     Raises:
         ValueError: an unknown format, preset or layer, ``top`` without
-            heads or with ``layer``.
+            heads or with ``layer``, SN-R's recurrent layers to LiteRT.
     """
     import keras
     from . import __version__
@@ -94,6 +100,15 @@ def export_model(model_or_preset, out, format="savedmodel", layer=None,
         layer = layer or [l for l in layers if not l.startswith(
             ("conv8", "output"))][-1]
         outputs = network.get_layer(keras_layer_name(name_of, layer)).output
+    if format == "litert" and name_of.startswith("snr") and (
+            top or not layer.startswith(("conv", "pool"))):
+        raise ValueError(
+            f"{layer} of {name_of} cannot be exported to LiteRT faithfully: "
+            "its recurrent layers loop over a variable number of frames, "
+            "which LiteRT's interpreter runs only with TensorFlow's select "
+            "ops (the Flex delegate, not in ai-edge-litert). Export pool5 "
+            "or a convolution of SN-R to LiteRT, or this layer to "
+            "savedmodel or onnx")
     waveform = keras.Input((None, 1), name="waveform")
     scaled = keras.layers.Rescaling(INPUT_SCALE, name="preprocess")(waveform)
     body = keras.Model(network.input, outputs, name=f"{name_of}_{layer}")
@@ -101,7 +116,7 @@ def export_model(model_or_preset, out, format="savedmodel", layer=None,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{preset or network.name}_{'top' if top else layer}"
-    path = out / (stem + (".onnx" if format == "onnx" else ""))
+    path = out / (stem + SUFFIXES[format])
     import numpy as np
     from .specs import min_samples
     wrapped(np.zeros((1, min_samples(name_of, layer), 1), np.float32))

@@ -72,6 +72,37 @@ def test_onnx_equals_keras(preset, layer, tmp_path):
         _check(got, _reference(preset, layer, x, meta["sample_rate"]))
 
 
+LITERT_CASES = [("snf_scratch_pool", "fc1"), ("snr_scratch_pool", "pool5")]
+if preset_path("soundnet8_flickr").exists():
+    LITERT_CASES.append(("soundnet8_flickr", "conv5"))
+
+
+@pytest.mark.parametrize("preset,layer", LITERT_CASES)
+def test_litert_equals_keras(preset, layer, tmp_path):
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    path = export_model(preset, tmp_path, "litert", layer=layer)
+    assert path.suffix == ".tflite"
+    meta = json.loads(path.with_suffix(".json").read_text())
+    for x in _audio(meta["sample_rate"]):
+        interpreter = litert.Interpreter(model_path=str(path))
+        given = interpreter.get_input_details()[0]
+        interpreter.resize_tensor_input(given["index"], [1, len(x), 1])
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(given["index"], x[None, :, None])
+        interpreter.invoke()
+        got = interpreter.get_tensor(
+            interpreter.get_output_details()[0]["index"])[0]
+        _check(got, _reference(preset, layer, x, meta["sample_rate"]))
+
+
+def test_litert_refuses_recurrent_layers(tmp_path):
+    with pytest.raises(ValueError, match="gru1_bn of snr cannot be exported "
+                       "to LiteRT faithfully: its recurrent layers"):
+        export_model("snr_scratch_pool", tmp_path, "litert",
+                     layer="gru1_bn")
+    assert not list(tmp_path.iterdir())
+
+
 def test_frame_times_from_the_metadata(tmp_path):
     path = export_model("snr_scratch_pool", tmp_path, "savedmodel",
                         layer="pool5")
@@ -84,8 +115,8 @@ def test_frame_times_from_the_metadata(tmp_path):
 
 
 def test_export_refuses_what_it_cannot_do(tmp_path):
-    with pytest.raises(ValueError, match="Unknown format 'litert'"):
-        export_model("snf_scratch_pool", tmp_path, "litert")
+    with pytest.raises(ValueError, match="Unknown format 'tflite'"):
+        export_model("snf_scratch_pool", tmp_path, "tflite")
     with pytest.raises(ValueError, match="top needs SoundNet-8 with its "
                        "heads"):
         export_model(sk.SoundNet8(weights=None, include_top=False),
