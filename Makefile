@@ -58,7 +58,7 @@ demo: $(WEIGHTS) $(DEMO_AUDIO) $(DEMO_CORPUS)/metadata.json
 	$(BIN)/sed-ctc plot $(DEMO_RUN) --out build/figures/demo_training.png
 
 test: $(WEIGHTS)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 test-all: $(WEIGHTS)
 	$(BIN)/python -m pytest -q --runslow
