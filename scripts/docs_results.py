@@ -764,8 +764,40 @@ def deviations_measured():
          "none" if (_sweep().status != "diverged").all() else "some")])
 
 
+def headline():
+    """The README's results: Table 4 at convergence so far, one line per
+    row with a published run (:func:`sed.results.row_summary` of the
+    committed histories), the paper's beside it."""
+    from sed.experiments import TABLE4_PATIENCE, TABLE4_SEEDS
+    from sed.results import collect, row_summary
+    runs = collect()
+    total = len(TABLE4) * len(TABLE4_SEEDS)
+    done = int((runs["status"] == "finished").sum())
+    lines = [_say("""Table 4 at convergence so far ({} of {} runs finished;
+                  each row: three seeds, the paper's recipe, stopped after
+                  {} epochs without a better validation TER): TER in
+                  percent, mean (and standard deviation) over the seeds
+                  published, at each run's best validation epoch.""",
+                  done, total, TABLE4_PATIENCE), "",
+             "| feature | runs (finished) | best val TER | test TER at best "
+             "| paper val / test |", "|---|---:|---:|---:|---:|"]
+    for line in row_summary(runs).itertuples():
+        paper = table4_row(line.row).paper
+
+        def pct(mean, std):
+            return f"{100 * mean:.1f}" + (
+                "" if std != std else f" ({100 * std:.1f})")
+        lines.append(
+            f"| {line.label} | {line.seeds} ({line.finished}) | "
+            f"{pct(line.best_val_ter_mean, line.best_val_ter_std)} | "
+            f"{pct(line.best_test_ter_mean, line.best_test_ter_std)} | "
+            f"{paper[1]:.1f} / {paper[2]:.1f} |")
+    return "\n".join(lines)
+
+
 #: region name -> function returning its Markdown.
 REGIONS = {
+    "results-headline": headline,
     "results-seed-spread": seed_spread_region,
     "results-corpus-v1": corpus_v1,
     "results-corpus-v2-runs": corpus_v2_runs,
