@@ -20,7 +20,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 FETCH = $(BIN)/python -m sed corpus fetch --tier $(1) || \
 	  ($(SUDO) apt-get update -qq && $(BIN)/python -m sed corpus fetch --tier $(1))
 
-.PHONY: docs demo test test-all wheel-smoke test-backends test-beam venv weights benchmark clean standin standin-packages pool
+.PHONY: docs demo test test-all wheel-smoke test-backends test-beam test-extras venv weights benchmark clean standin standin-packages pool
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: setup.py
@@ -83,6 +83,17 @@ test-backends: $(WEIGHTS)
 test-beam: $(WEIGHTS)
 	$(BIN)/python -m pip install --quiet -e ".[beam]"
 	$(BIN)/python -m pytest -q tests/test_beam.py soundnet_keras/beam.py
+
+# Every extra installed side by side into one fresh environment
+# (.venv-extras; about 9 GB with PyPI's CUDA build of torch), then the whole
+# test suite there: no extra may break another or the core (e.g. torch's
+# setuptools has no pkg_resources).
+EXTRAS_VENV := .venv-extras
+test-extras: $(WEIGHTS)
+	test -x $(EXTRAS_VENV)/bin/python || python3 -m venv $(EXTRAS_VENV)
+	$(EXTRAS_VENV)/bin/python -m pip install --quiet -e ".[jax,torch,beam,opensmile,onnx,litert,docs,dev]"
+	$(EXTRAS_VENV)/bin/python -m pip check
+	$(EXTRAS_VENV)/bin/python -m pytest -q --durations=25
 
 benchmark: $(WEIGHTS)
 	$(BIN)/python benchmarks/extraction_speed.py
