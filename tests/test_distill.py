@@ -443,6 +443,11 @@ def test_resume_with_other_targets_is_refused(targets, tmp_path):
     assert record["identity"] == run_identity(
         DistillConfig(model="snf", epochs=2, steps_per_epoch=2, batch_size=3,
                       lr_patience=1).check(), targets=store_digest(targets))
+    # the history counts the store's clips (the docs quote nothing else)
+    store = TargetStore(targets)
+    assert record["clips"] == {"train": store.count("train"),
+                               "val": store.count("val")} and \
+        record["clips"]["train"] > 0
 
 
 KILLED_WRITE = """
@@ -550,8 +555,3 @@ def test_one_long_file_is_split_in_time(tmp_path):
     soundfile.write(two, np.zeros(60 * 100, np.int16), 100)
     clips = plan_clips([str(path), str(two)], val_clips=3)
     assert set(clips.split) == {"train", "val"}
-    # the history counts the store's clips (the docs quote nothing else)
-    store = TargetStore(targets)
-    assert record["clips"] == {"train": store.count("train"),
-                               "val": store.count("val")} and \
-        record["clips"]["train"] > 0
