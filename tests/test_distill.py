@@ -211,8 +211,8 @@ def distill_reference(targets, tmp_path_factory):
 
 
 def _points():
-    from test_runs import SLOW_POINTS
-    return SLOW_POINTS
+    from test_runs import ALL_POINTS_SLOW
+    return ALL_POINTS_SLOW
 
 
 @pytest.mark.parametrize("point", _points())
@@ -282,6 +282,7 @@ def test_a_field_added_later_counts_as_its_default(targets, tmp_path):
     assert json.loads(path.read_text())["precision"] == "float32"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_trains_near_float32_and_resumes_exactly(
         targets, tmp_path, precision):
@@ -311,6 +312,7 @@ def test_snr_trains(targets, tmp_path):
     assert (tmp_path / "r" / "snr_lstm.weights.h5").exists()
 
 
+@pytest.mark.slow
 def test_snr_resumes_after_other_models_were_built(targets, tmp_path):
     """SN-R's Bidirectional GRUs hold auto-named inner layers
     (``backward_gru_<n>``) whose Keras paths change with every model a
@@ -338,6 +340,7 @@ print(json.dumps([strategy.num_replicas_in_sync, rows]))
 """
 
 
+@pytest.mark.slow
 def test_two_devices_give_the_same_losses(targets, tmp_path):
     out = {}
     for devices in (1, 2):

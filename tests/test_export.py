@@ -135,7 +135,7 @@ def test_cli_export_writes_the_artefact_and_its_metadata(tmp_path, capsys):
         ("savedmodel", "pool5", 16000)
     assert "wrote" in capsys.readouterr().err
     with pytest.raises(SystemExit) as stop:
-        main(["export", "snf_scratch_pool", "--format", "litert", "--out",
+        main(["export", "snf_scratch_pool", "--format", "tflite", "--out",
               str(tmp_path)])
     assert stop.value.code == 2
-    assert "invalid choice: 'litert'" in capsys.readouterr().err
+    assert "invalid choice: 'tflite'" in capsys.readouterr().err

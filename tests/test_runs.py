@@ -93,6 +93,10 @@ def killed_then_resumed(script, args, folder, point):
 
 SLOW_POINTS = [pytest.param(p, marks=pytest.mark.slow)
                if p != "checkpoint_written" else p for p in EXIT_POINTS]
+#: Every point slow: the students' trainers share RunFolder with the
+#: detector, whose run is killed at checkpoint_written in the default run.
+ALL_POINTS_SLOW = [pytest.param(p, marks=pytest.mark.slow)
+                   for p in EXIT_POINTS]
 
 
 @pytest.fixture(scope="module")

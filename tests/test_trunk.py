@@ -23,7 +23,7 @@ from soundnet_keras.trunk import (TrunkConfig, cache_features,
 from soundnet_keras.weights import preset_path
 
 from conftest import write_tones
-from test_runs import (SLOW_POINTS, assert_same_run, killed_then_resumed,
+from test_runs import (ALL_POINTS_SLOW, assert_same_run, killed_then_resumed,
                        run_script)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,7 +194,7 @@ def trunk_reference(features, tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("point", SLOW_POINTS)
+@pytest.mark.parametrize("point", ALL_POINTS_SLOW)
 def test_killed_at_any_point_resumes_exactly(features, trunk_reference,
                                              tmp_path, point):
     """Also between writing the best weights and the checkpoint
