@@ -148,6 +148,7 @@ DEFINITIONS_GUIDES = {          # README, index, detector, variants, teaching,
     "3, 8, 13, 18 s",           # the paper's target times in a clip
     "clipping at 1.0",          # a setting tried
     "10 ms frames",             # the spectrogram's frames
+    "Python 3.12",              # a version
 }
 #: Each hand-written page's definitions.
 DEFINITIONS = {name: DEFINITIONS_GUIDES for name in HAND_WRITTEN}
