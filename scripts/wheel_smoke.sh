@@ -32,7 +32,12 @@ mkdir "$WORK/src"
   { cat "$WORK/build.log"; exit 1; }
 ls "$WORK"/dist/*.tar.gz "$WORK"/dist/*.whl
 "$PYTHON" -m twine check --strict "$WORK"/dist/*
-VENV_PYTHON=$(command -v python3.12 || command -v python3)
+VENV_PYTHON=python3          # a 3.12+ interpreter where one runs, else python3
+for candidate in python3.13 python3.12 "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3; do
+  if "$candidate" -c "import sys; assert sys.version_info >= (3, 12)" 2>/dev/null; then
+    VENV_PYTHON=$candidate; break
+  fi
+done
 "$VENV_PYTHON" -m venv "$WORK/venv"
 "$WORK/venv/bin/python" -m pip install --quiet --no-compile "$WORK"/dist/*.whl
 echo "sdist and wheel built, checked and installed in $((SECONDS - start)) s"
