@@ -45,6 +45,14 @@ def sed_eval_module():
     """
     if "sed_eval" in sys.modules:
         return sys.modules["sed_eval"]
+    import warnings
+    with warnings.catch_warnings():
+        # their sources' invalid escapes ("\*") warn when compiled (3.12+)
+        warnings.simplefilter("ignore", SyntaxWarning)
+        return _import_sed_eval()
+
+
+def _import_sed_eval():
     try:
         import sed_eval
         return sed_eval
