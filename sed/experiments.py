@@ -628,7 +628,8 @@ def run_sweep(corpus, epochs, rows, seeds=(0,), variants=("paper",),
     _train_in_workers(todo, histories, jobs, threads, say)
     for folder in (Path(runs), histories):
         table = sweep_table(folder)
-        table.to_csv(folder / "sweep.csv", index=False, float_format="%.4f")
+        with atomic_file(folder / "sweep.csv") as tmp:
+            table.to_csv(tmp, index=False, float_format="%.4f")
     return table
 
 

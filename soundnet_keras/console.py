@@ -89,7 +89,7 @@ def run_command(function, args, errors=(OSError, ValueError, RuntimeError)):
         print(f"error: {describe_error(err)}", file=sys.stderr)
         return 2
     except Exception as err:
-        if not _is_tensorflow_error(err):
+        if not _is_library_error(err):
             raise
         print(f"error: {describe_error(err)}", file=sys.stderr)
         return 2
@@ -107,7 +107,8 @@ _WRITE_ERRORS = {
 }
 
 
-def _is_tensorflow_error(err):
+def _is_library_error(err):
+    """An error of TensorFlow or HDF5 (h5py), whose messages span lines."""
     return type(err).__module__.startswith(("tensorflow", "h5py"))
 
 
@@ -139,7 +140,7 @@ def describe_error(err):
         return f"{name}: {_WRITE_ERRORS[code]}"
     if code in _WRITE_ERRORS:
         return _WRITE_ERRORS[code]
-    if not _is_tensorflow_error(err):
+    if not _is_library_error(err):
         return str(err)
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[0] if lines else type(err).__name__

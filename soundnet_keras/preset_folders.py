@@ -37,7 +37,7 @@ from pathlib import Path
 from . import models
 from .stores import staged_folder, write_text
 from .weights import (PRESETS, ChecksumError, cache_dir, model_variables,
-                      write_weights)
+                      read_sums, write_weights)
 from .weights import sha256 as file_sha256
 
 #: The format written in ``config.json``.
@@ -119,12 +119,13 @@ def save_preset(model, folder, description="", base=None, overwrite=False):
     with staged_folder(folder, overwrite, "overwrite=True") as stage:
         weights = stage / "model.weights.h5"
         write_weights(weights, mine)
-        (stage / "SHA256SUMS").unlink(missing_ok=True)
+        digest = read_sums(stage)[weights.name]
+        (stage / "SHA256SUMS").unlink()
         import keras
         import tensorflow as tf
         metadata = dict(
             name=folder.name, description=description, base=base,
-            weights_sha256=file_sha256(weights),
+            weights_sha256=digest,
             written=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             versions=dict(soundnet_keras=__version__,
                           keras=keras.__version__, tensorflow=tf.__version__))

@@ -25,11 +25,12 @@ Example:
     --replace snf_scratch_pool``
 """
 
+import contextlib
 import json
-import os
 import shutil
 from pathlib import Path
 
+from .stores import atomic_file
 from .weights import PACKAGE_DIR, PRESETS, record_sha256
 
 
@@ -80,18 +81,10 @@ def publish_preset(run, name, presets=PACKAGE_DIR, history_only=False,
             f"{name!r} is {what} in {where}; it is replaced only when "
             f"asked by name: --replace {name} (Python: replace={name!r}). "
             "Nothing was written.")
-    staged = {}
-    try:
+    # Every file is copied beside its target before any is renamed.
+    with contextlib.ExitStack() as stack:
         for source, target in sources.items():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
-            shutil.copyfile(source, tmp)
-            staged[tmp] = target
-        for tmp, target in staged.items():
-            os.replace(tmp, target)
-    finally:
-        for tmp in staged:
-            tmp.unlink(missing_ok=True)
+            shutil.copyfile(source, stack.enter_context(atomic_file(target)))
     log(f"history of {run} -> {presets / 'histories'}/{name}.history.*")
     if not history_only:
         target = sources[weights]

@@ -184,11 +184,6 @@ def read_yaml(path):
                           "quote).") from None
 
 
-# --------------------------------------------------------------------------
-# Files.
-
-
-
 def _json_value(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -205,7 +200,7 @@ def write_history(folder, fields, record):
     rows = [{k: _json_value(v) for k, v in r.items()}
             for r in record["epochs"]]
     write_text(folder / "history.json",
-                 json.dumps({**record, "epochs": rows}, indent=2) + "\n")
+               json.dumps({**record, "epochs": rows}, indent=2) + "\n")
     out = io.StringIO()
     writer = csv.DictWriter(out, fields, extrasaction="ignore")
     writer.writeheader()
@@ -414,7 +409,7 @@ class RunFolder:
         write_text(self.checkpoints / "latest.json", json.dumps(dict(
             prefix=prefix, epoch=epoch, **({"identity": self.identity}
                                            if self.identity else {})))
-            + "\n")
+                   + "\n")
         exit_point("checkpoint_committed", epoch)
         self.write_history(record)
         exit_point("history_written", epoch)

@@ -260,6 +260,6 @@ def staged_folder(path, overwrite=False, flag="overwrite=True (--overwrite)"):
     shutil.rmtree(old, ignore_errors=True)
 
 
-__all__ = ["COMPLETE", "PART", "atomic_file", "partial_files", "recover_folder", "staged_folder",
-           "check_space", "hdf5_room", "save_weights", "write_error_code",
-           "write_text"]
+__all__ = ["COMPLETE", "PART", "atomic_file", "check_space", "hdf5_room",
+           "partial_files", "recover_folder", "save_weights", "staged_folder",
+           "write_error_code", "write_text"]

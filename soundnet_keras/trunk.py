@@ -36,7 +36,7 @@ from .builder import build
 from .specs import get_spec, output_length, snf_spec, snr_spec
 from .targets import TargetStore, constant_student
 from .runs import RunError, RunFolder, positional_variables
-from .stores import atomic_file
+from .stores import atomic_file, write_text
 from .training import (HISTORY_FIELDS, GatherFrames, StudentConfig,
                        _write_config, agreement, build_student,
                        constant_fields, fit_run, kl_divergence, label_frames,
@@ -130,7 +130,7 @@ def cache_features(targets_dir, out_dir, batch_size=16, weights="soundnet8_flick
                 trunk_weights=None if weights is None else str(weights),
                 trunk_weights_sha256=sha256(path) if path else None,
                 provenance=provenance())
-    (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    write_text(out_dir / "meta.json", json.dumps(meta, indent=2) + "\n")
     return out_dir
 
 

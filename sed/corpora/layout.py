@@ -27,8 +27,6 @@ and durations, and merges overlapping events of one label
 
 import contextlib
 import json
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -251,11 +249,9 @@ def prepare_output(path, overwrite):
 
 
 def write_json(path, obj):
-    """Writes JSON atomically (a temporary file, then a rename)."""
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, ensure_ascii=False) + "\n",
-                   encoding="utf-8")
-    os.replace(tmp, path)
+    """Writes JSON atomically (:func:`soundnet_keras.stores.write_text`)."""
+    from soundnet_keras.stores import write_text
+    write_text(path, json.dumps(obj, indent=1, ensure_ascii=False) + "\n")
 
 
 # --------------------------------------------------------------------------
