@@ -792,6 +792,13 @@ def headline():
             f"{pct(line.best_val_ter_mean, line.best_val_ter_std)} | "
             f"{pct(line.best_test_ter_mean, line.best_test_ter_std)} | "
             f"{paper[1]:.1f} / {paper[2]:.1f} |")
+    from sed.results import warmup_verdicts
+    lines += ["", "The paper's warm-up claims, judged on the warm-up "
+              "experiment (two seeds per configuration): " + "; ".join(
+                  f"{c.claim[0].lower() + c.claim[1:]}: **{c.verdict}** "
+                  f"({c.measured})" for c in warmup_verdicts().itertuples())
+              + ". The Table 4 claims get their verdicts when its rows "
+              "have their seeds."]
     return "\n".join(lines)
 
 
