@@ -23,7 +23,8 @@ history has another config is refused before training, one of another
 identity (e.g. another corpus) when it publishes, and a published history
 with more epochs than the run is left in place until the run has caught up.
 
-It is resumable: a finished run is skipped, an interrupted run resumes from
+It is resumable: a finished run is skipped (also one whose run folder is
+gone but whose published history is finished), an interrupted run resumes from
 its last checkpoint (exactly, see :func:`sed.train.fit`), a run that
 diverged is reported and skipped (delete its run folder to retry). Runs are
 independent: ``jobs`` worker processes train several at once (on a 2-core
@@ -193,10 +194,24 @@ def _run_done(run_dir, config):
         is not None
 
 
-def _will_train(run_dir, config):
-    """Whether :func:`run_table4` trains the run of ``run_dir``."""
+def _published_done(dest, config):
+    """Whether the history published in ``dest`` is a finished run under
+    ``config``'s epochs and patience: a run whose run folder was lost
+    after it finished is not trained again (its history is the result)."""
+    from .train import finished
+    record = _published(dest)
+    tr = config["training"]
+    return record is not None and not record.get("stopped") \
+        and finished(record["epochs"], tr["epochs"], tr["patience"]) \
+        is not None
+
+
+def _will_train(run_dir, config, dest=None):
+    """Whether :func:`run_table4` trains the run of ``run_dir`` (published
+    to ``dest``)."""
     _, stopped = _history_state(run_dir / "history.json")
-    return not stopped and not _run_done(run_dir, config)
+    return not stopped and not _run_done(run_dir, config) and \
+        not (dest is not None and _published_done(dest, config))
 
 
 def check_publishable(config, dest):
@@ -353,7 +368,7 @@ def run_table4(corpus, epochs=200, runs="runs/table4", histories=None,
     for name, config in configs.items():      # refuse before any training
         check_publishable(config, histories / name)
     fill_features([c for name, c in configs.items()  # one pass per net
-                   if _will_train(Path(runs) / name, c)],
+                   if _will_train(Path(runs) / name, c, histories / name)],
                   progress=progress, workers=jobs, log=log)
     todo = {}
     for number, (name, config) in enumerate(configs.items(), 1):
@@ -362,6 +377,12 @@ def run_table4(corpus, epochs=200, runs="runs/table4", histories=None,
         header = f"[{number}/{len(configs)}] {name}"
         if _run_done(run_dir, config):
             say(f"{header}: finished after {done} epochs, skipped.")
+        elif _published_done(histories / name, config):
+            published = len(_published(histories / name)["epochs"])
+            say(f"{header}: finished after {published} epochs (its published "
+                f"history in {histories / name}), skipped; delete that folder "
+                "to train it again.")
+            continue
         elif stopped:
             say(f"{header}: skipped, it diverged before ({stopped}); "
                 f"delete {run_dir} to train it again.")

@@ -186,14 +186,23 @@ def test_published_evidence_is_never_overwritten(corpus, tmp_path):
     run_table4(corpus.root, 2, runs, histories, rows=["lowlevel"], seeds=[0],
                base=TINY, log=None, progress=False)
     published = (histories / "lowlevel-seed0" / "history.json").read_text()
-    # a fresh 1-epoch run does not replace the 2-epoch history ...
-    lines = []
-    run_table4(corpus.root, 1, tmp_path / "fresh", histories,
-               rows=["lowlevel"], seeds=[0], base=TINY, log=lines.append,
+    # a fresh run to 3 epochs does not replace the 2-epoch history until
+    # it has caught up ...
+    copy = histories / "lowlevel-seed0" / "history.json"
+    lines, kept = [], []
+
+    def log(line):
+        lines.append(line)
+        if line.startswith("epoch 2/3"):  # after the 1st epoch's publish
+            kept.append(copy.read_text() == published)
+    run_table4(corpus.root, 3, tmp_path / "fresh", histories,
+               rows=["lowlevel"], seeds=[0], base=TINY, log=log,
                progress=False)
-    assert (histories / "lowlevel-seed0" / "history.json").read_text() == published
+    assert kept == [True]
     assert any("published history has 2 epochs, this run 1" in line
                for line in lines)
+    assert len(json.loads(copy.read_text())["epochs"]) == 3
+    published = copy.read_text()
     # ... and a run with another config is refused before training
     other = {**TINY, "opt": {"learning_rate": 0.5}}
     with pytest.raises(ValueError, match="holds a history made with another "
@@ -334,6 +343,18 @@ def test_table4_run_stops_on_patience_and_keeps_its_best_epoch(corpus,
                seeds=[0], patience=2, base=still, log=lines.append,
                progress=False)
     assert any("finished after 3 epochs, skipped" in line for line in lines)
+    # the run folder lost: the finished published history is the result
+    shutil.rmtree(runs)
+    published = (histories / "lowlevel-seed0" / "history.json").read_text()
+    lines.clear()
+    run_table4(corpus.root, 50, runs, histories, rows=["lowlevel"],
+               seeds=[0], patience=2, base=still, log=lines.append,
+               progress=False)
+    assert any("finished after 3 epochs (its published history in" in line
+               for line in lines), lines
+    assert not (runs / "lowlevel-seed0").exists()
+    assert (histories / "lowlevel-seed0" / "history.json").read_text() \
+        == published
 
 
 def test_publishing_over_a_history_of_another_corpus_is_refused(corpus,
