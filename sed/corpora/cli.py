@@ -1,4 +1,4 @@
-"""``sed-ctc corpus {standin,default,pool,fetch,summary}``.
+"""``sed-ctc corpus {standin,default,pool,clips,fetch,summary}``.
 
 Build corpora, fetch their packages, check a corpus.
 
@@ -9,10 +9,12 @@ Build corpora, fetch their packages, check a corpus.
                            [--tier full]
     sed-ctc corpus default --out build/corpora/default [--minutes 10]
     sed-ctc corpus pool --out data/pool
+    sed-ctc corpus clips --out data/clips [--source standin|synthetic]
     sed-ctc corpus summary data/standin
 
 Each command calls one function: :func:`sed.corpora.make_standin_corpus`,
 :func:`~sed.corpora.make_default_corpus`, :func:`~sed.corpora.make_pool`,
+:func:`sed.corpora.clipset.make_clip_set`,
 :func:`~sed.corpora.load_corpus` (with
 :func:`~sed.corpora.format_summary`).
 """
@@ -43,6 +45,15 @@ def add_parser(commands):
     p.add_argument("--out", required=True)
     p.add_argument("--overwrite", action="store_true",
                    help="rewrite files already there (default: resume)")
+    p = sub.add_parser("clips", help="single-label clips of the 17 types "
+                       "for clip classification (the transfer-learning "
+                       "guide), split by recording")
+    p.add_argument("--out", required=True)
+    p.add_argument("--source", choices=["standin", "synthetic"],
+                   default="standin")
+    p.add_argument("--tier", choices=["full", "small"], default="full")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true")
     p = sub.add_parser("fetch", help="fetch the Debian packages of a tier "
                        "into the cache (apt-get download; no install)")
     p.add_argument("--tier", choices=["small", "full", "pool"],
@@ -68,6 +79,14 @@ def run(args):
     elif args.corpus_command == "pool":
         pool = make_pool(args.out, overwrite=args.overwrite)
         print(f"{pool.root}: {len(pool)} files, {pool.hours():.2f} h")
+    elif args.corpus_command == "clips":
+        from .clipset import make_clip_set
+        clips = make_clip_set(args.out, args.source, tier=args.tier,
+                              seed=args.seed, overwrite=args.overwrite,
+                              progress=True)
+        print(f"{args.out}: {len(clips.classes)} classes, clips "
+              + ", ".join(f"{k} {v}" for k, v in
+                          clips.metadata["clips"].items()))
     elif args.corpus_command == "fetch":
         from .debian import cache_dir, package_root
         from .sources import POOL
