@@ -113,14 +113,16 @@ def classifier_head(embeddings, classes, hidden=HEAD["hidden"],
     return head
 
 
-def fit_head(head, train, val, seed=0, verbose=0):
-    """Trains ``head`` on ``train = (embeddings, labels)`` with early
-    stopping on ``val``'s loss (the best epoch's weights kept); returns
-    the Keras history."""
+def fit_head(head, train, val, seed=0, epochs=None, verbose=0):
+    """Trains ``head`` on ``train = (embeddings, labels)`` for at most
+    ``epochs`` (default ``HEAD["epochs"]``) with early stopping on
+    ``val``'s loss (the best epoch's weights kept); returns the Keras
+    history."""
     keras.utils.set_random_seed(seed)
     stop = keras.callbacks.EarlyStopping(patience=HEAD["patience"],
                                          restore_best_weights=True)
-    return head.fit(*train, validation_data=val, epochs=HEAD["epochs"],
+    return head.fit(*train, validation_data=val,
+                    epochs=epochs or HEAD["epochs"],
                     batch_size=HEAD["batch_size"], callbacks=[stop],
                     verbose=verbose)
 
@@ -157,13 +159,15 @@ def fine_tune(embedding, head, first="conv6"):
     return app
 
 
-def fit_app(app, train, val, seed=0, verbose=0):
+def fit_app(app, train, val, seed=0, epochs=None, verbose=0):
     """Fine-tunes ``app`` (:func:`fine_tune`) on ``train = (waveforms,
-    labels)``, early stopping on ``val``'s loss; returns the history."""
+    labels)`` for at most ``epochs`` (default ``FINE_TUNE["epochs"]``),
+    early stopping on ``val``'s loss; returns the history."""
     keras.utils.set_random_seed(seed)
     stop = keras.callbacks.EarlyStopping(patience=FINE_TUNE["patience"],
                                          restore_best_weights=True)
-    return app.fit(*train, validation_data=val, epochs=FINE_TUNE["epochs"],
+    return app.fit(*train, validation_data=val,
+                   epochs=epochs or FINE_TUNE["epochs"],
                    batch_size=FINE_TUNE["batch_size"], callbacks=[stop],
                    verbose=verbose)
 

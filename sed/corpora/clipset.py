@@ -59,7 +59,8 @@ COLUMNS = ("filename", "label", "split", "package", "source_path", "start",
 class ClipSet:
     """A clip set in memory: ``waveforms`` (clips x samples, float32 at
     ``sample_rate``), ``labels`` (class indices), ``table`` (``clips.tsv``),
-    ``classes`` (names in class order) and ``metadata``."""
+    ``classes`` (names in class order), ``metadata`` and its folder
+    ``root``."""
 
     waveforms: np.ndarray
     labels: np.ndarray
@@ -67,6 +68,7 @@ class ClipSet:
     classes: list
     metadata: dict
     sample_rate: int = SAMPLE_RATE
+    root: Path = None
 
     def split(self, name):
         """``(waveforms, labels)`` of one split."""
@@ -110,7 +112,7 @@ def _standin_pieces(tier, per_split, seed, cache, progress):
                 yield classes, c.audio, dict(
                     label=label, split=split, package=c.package,
                     source_path=c.source_path, start=c.start,
-                    seconds=round(c.seconds, 3), group=c.group,
+                    seconds=round(c.seconds, 6), group=c.group,
                     licence=c.licence)
 
 
@@ -125,7 +127,7 @@ def _synthetic_pieces(per_split, seed):
                 x = 0.5 * x / max(1e-9, float(np.max(np.abs(x))))
                 yield DEFAULT_CLASSES, x, dict(
                     label=label, split=split, package="", source_path="",
-                    start=0.0, seconds=round(n / SAMPLE_RATE, 3),
+                    start=0.0, seconds=round(n / SAMPLE_RATE, 6),
                     group=f"{label}-{split}-{k}", licence="Apache-2.0")
 
 
@@ -189,7 +191,7 @@ def load_clip_set(path, sample_rate=SAMPLE_RATE):
     classes = metadata["classes"]
     labels = np.array([classes.index(x) for x in table["label"]], np.int32)
     return ClipSet(waveforms.astype(np.float32), labels, table, classes,
-                   metadata, sample_rate)
+                   metadata, sample_rate, path)
 
 
 __all__ = ["CLIP_S", "ClipSet", "PER_SPLIT", "fit_length", "load_clip_set",
