@@ -20,15 +20,18 @@ setup(
     classifiers=["Programming Language :: Python :: 3",
                  "Topic :: Multimedia :: Sound/Audio :: Analysis"],
     python_requires=">=3.10",
+    # The built-in presets: the checkout's top-level weights/ folder (one
+    # preset folder each, the released SoundNet-8's with its card, sha256
+    # and category names, and histories/) goes into the wheel as
+    # soundnet_keras/presets/, where soundnet_keras.weights.find_weights_dir
+    # looks first. (The released SoundNet-8 weights are fetched into the
+    # user cache.) Also shipped: the detector's configs.
     packages=find_packages(include=["soundnet_keras", "soundnet_keras.*",
-                                    "sed", "sed.*"]),
-    # Shipped with the package: the sha256 table, the category names, the
-    # distilled presets and their histories, and the detector's configs.
-    # (The released SoundNet-8 weights are fetched into the user cache.)
+                                    "sed", "sed.*"])
+    + ["soundnet_keras.presets"],
+    package_dir={"soundnet_keras.presets": "weights"},
     package_data={
-        "soundnet_keras": ["presets/SHA256SUMS", "presets/*.txt",
-                           "presets/*.weights.h5",
-                           "presets/histories/*"],
+        "soundnet_keras.presets": ["README.md", "*/*"],
         "sed": ["configs/*.yaml"],
     },
     install_requires=[

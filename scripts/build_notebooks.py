@@ -81,7 +81,7 @@ to have learned anything from the audio.
     code("""
 from soundnet_keras import plots
 
-histories = plots.variant_histories()   # soundnet_keras/presets/histories/
+histories = plots.variant_histories()   # weights/histories/
 baseline = next(iter(histories.values()))["constant_kl"].iloc[0]
 for label, history in histories.items():
     print(f"{label}: {len(history)} epochs; {plots.describe_run(history)}")

@@ -18,7 +18,7 @@ import soundnet_keras as sk
 from soundnet_keras.targets import TargetStore, make_dataset
 from soundnet_keras.training import (distillation_model, kl_divergence,
                                      label_frames)
-from soundnet_keras.weights import PACKAGE_DIR, PRESETS
+from soundnet_keras.weights import HISTORIES_DIR, PRESETS
 
 
 def score(store, name, split="val"):
@@ -44,7 +44,7 @@ def main(argv=None):
     store = TargetStore(args.targets)
     for name in args.presets:
         result = score(store, name, args.split)
-        rows = json.loads((PACKAGE_DIR / "histories" / f"{name}.history.json"
+        rows = json.loads((HISTORIES_DIR / f"{name}.history.json"
                            ).read_text())["epochs"]
         best = min(rows, key=lambda r: r["val_kl"])
         print(f"{name}: KL {result['loss']:.4f} (objects "

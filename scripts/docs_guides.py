@@ -6,7 +6,7 @@ carry no measured figure).
 Every figure comes from a committed results file (``benchmarks/results/``:
 the stand-in corpus build, feature extraction, the CTC loss, the paper's
 recipe probe), from the students' histories
-(``soundnet_keras/presets/histories/``) or from the code (the specs'
+(``weights/histories/``) or from the code (the specs'
 frame rates and receptive fields, the target times, the parameter counts,
 ``setup.py``). The prose without figures stays in the pages; a region holds
 the paragraphs, tables and list items that carry numbers.
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results"
-HISTORIES = ROOT / "soundnet_keras" / "presets" / "histories"
+HISTORIES = ROOT / "weights" / "histories"
 
 #: The stand-in corpus's per-class target (the issue that asked for v2):
 #: distinct training clips and minutes, and clips in val and in test.
@@ -609,7 +609,7 @@ def evidence_notes():
               "video frames are sharp."),
         _item("The best *constant* student (the mean training target, "
               "`soundnet_keras.targets.prior_baseline`; "
-              "`soundnet_keras/presets/histories/prior_baseline.json`) scores "
+              "`weights/histories/prior_baseline.json`) scores "
               f"a validation KL of **{prior['kl']:.3f}** (objects "
               f"{prior['objects_kl']:.3f}, places {prior['places_kl']:.3f}) "
               f"and top-1 agreement {prior['objects_agreement']:.3f} / "

@@ -8,7 +8,7 @@ Sources: the warm-up sweep (``notebooks/histories/warmup``,
 the corpus v2 runs (``notebooks/histories/corpus_v2``) and their corpus v1
 predecessors (``notebooks/histories/corpus_v1``, taken from commit
 ``dc1567b805``, where they were Table 4's rows), the students' distillation histories
-(``soundnet_keras/presets/histories``), the contrasts the Figure 3 notebook
+(``weights/histories``), the contrasts the Figure 3 notebook
 prints, and ``benchmarks/results`` (the stand-in corpora, the learning-rate
 divergence). The paper's numbers come from :data:`sed.experiments.TABLE4`,
 :data:`soundnet_keras.cards.PAPER_EPOCHS` and
@@ -37,7 +37,7 @@ from sed.experiments import (COMMITTED_SWEEPS, SNR_POOL5, TABLE4,  # noqa: E402
 
 HISTORIES = ROOT / "notebooks" / "histories"
 RESULTS = ROOT / "benchmarks" / "results"
-PRESETS = ROOT / "soundnet_keras" / "presets" / "histories"
+PRESET_HISTORIES = ROOT / "weights" / "histories"
 #: The features of the corpus comparison, and of the warm-up sweep in prose.
 PAIR = {"lowlevel": "low-level", "soundnet8_conv5": "conv5"}
 NAME = {"soundnet8_conv5": "conv5", "lowlevel": "the low-level feature",
@@ -456,14 +456,14 @@ def _students():
     from soundnet_keras.plots import VARIANT_HISTORIES
     out = {}
     for label, name in VARIANT_HISTORIES.items():
-        rows = _json(PRESETS / f"{name}.history.json")["epochs"]
+        rows = _json(PRESET_HISTORIES / f"{name}.history.json")["epochs"]
         out[label] = rows, min(rows, key=lambda r: r["val_kl"])
     return out
 
 
 def figure1_runs():
     from soundnet_keras.cards import PAPER_EPOCHS
-    n = {name: len(_json(PRESETS / f"{name}.history.json")["epochs"])
+    n = {name: len(_json(PRESET_HISTORIES / f"{name}.history.json")["epochs"])
          for name in ("snf_scratch_pool", "snr_scratch_pool",
                       "snf_trunk_pool", "snr_trunk_pool")}
     return _say("""*What was run:* the SN-F and SN-R (GRU) students distilled
@@ -695,10 +695,10 @@ def table4_20epochs():
 
 def deviations_measured():
     from soundnet_keras.cards import PAPER_EPOCHS as PAPER
-    h = {n: _json(PRESETS / f"{n}.history.json")["epochs"] for n in (
+    h = {n: _json(PRESET_HISTORIES / f"{n}.history.json")["epochs"] for n in (
         "snf_scratch_pool", "snr_scratch_pool", "snf_trunk_pool",
         "snr_trunk_pool")}
-    steps = _json(PRESETS / "snf_scratch_pool.history.json")["config"][
+    steps = _json(PRESET_HISTORIES / "snf_scratch_pool.history.json")["config"][
         "steps_per_epoch"]      # the same for the four students
     minutes = {n: [e["time_s"] / 60 for e in h[f"{n}_scratch_pool"]]
                for n in ("snf", "snr")}

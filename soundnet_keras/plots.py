@@ -3,7 +3,7 @@ activations; and what the pretrained SoundNet-8 hears over time
 (:func:`predictions_figure`, ``soundnet-keras predict FILE --plot OUT.png``).
 
 Histories are the ``history.json`` files that :func:`soundnet_keras.train`
-writes (``presets/histories/*.history.json`` for the shipped presets).
+writes (``weights/histories/*.history.json`` for the built-in presets).
 matplotlib is imported when a function draws.
 
 Example:
@@ -64,9 +64,10 @@ def read_history(path):
 
 def variant_histories(folder=None):
     """Figure 1's histories: curve label -> DataFrame (:func:`read_history`)
-    from ``folder`` (default: the package's ``presets/histories``)."""
-    if folder is None:
-        folder = Path(__file__).resolve().parent / "presets" / "histories"
+    from ``folder`` (default: the built-in presets' ``histories/``,
+    :data:`soundnet_keras.weights.HISTORIES_DIR`)."""
+    from .weights import HISTORIES_DIR
+    folder = HISTORIES_DIR if folder is None else folder
     return {label: read_history(Path(folder) / f"{name}.history.json")
             for label, name in VARIANT_HISTORIES.items()}
 

@@ -297,7 +297,7 @@ def fetch_weights(source=None, weights_dir=None, preset="soundnet8_flickr",
     with tempfile.TemporaryDirectory(dir=weights_dir) as tmp:
         staged = write_weights(Path(tmp) / target.name, variables)
         digest = sha256(staged)
-        if digest != recorded_sha256(target.name):
+        if digest != recorded_sha256(PRESETS[preset]["file"]):
             target = weights_dir / f"{preset}.{digest[:12]}.weights.h5"
             warnings.warn(
                 f"the port of {source} differs from the release's recorded "

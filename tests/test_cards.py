@@ -7,7 +7,7 @@ import pytest
 
 from soundnet_keras.cards import PAPER_EPOCHS, model_card
 from soundnet_keras.cli import main
-from soundnet_keras.weights import PACKAGE_DIR, PRESETS, recorded_sha256
+from soundnet_keras.weights import HISTORIES_DIR, PRESETS, recorded_sha256
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -21,7 +21,7 @@ def test_every_preset_has_a_card_with_its_facts(name):
     for section in ("## Architecture and input", "## Training",
                     "## Use and limits", "## Licence and checksum"):
         assert section in card
-    history = PACKAGE_DIR / "histories" / f"{name}.history.json"
+    history = HISTORIES_DIR / f"{name}.history.json"
     if history.is_file():
         epochs = json.loads(history.read_text())["epochs"]
         best = min(epochs, key=lambda r: r["val_kl"])
@@ -45,7 +45,7 @@ def test_info_prints_the_card(capsys):
 def test_one_version_and_a_changelog_entry_for_it():
     """``soundnet_keras.__version__`` is the version; CITATION.cff and the
     changelog's newest entry name it, and that entry gives every shipped
-    preset's sha256 as SHA256SUMS records it."""
+    preset's sha256 as its folder's metadata.json records it."""
     import re
     from pathlib import Path
     import soundnet_keras as sk

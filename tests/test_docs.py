@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from soundnet_keras.weights import PRESETS
+
 from conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,13 +26,18 @@ def generated():
     return load_script("write_docs").pages()
 
 
+#: The model cards in the built-in preset folders, and the folder's page.
+PRESET_CARDS = ["weights/README.md",
+                *(f"weights/{name}/README.md" for name in PRESETS)]
+
+
 @pytest.mark.parametrize("name", ["cli.md", "api.md", "models.md",
                                   "reliability.md", "table4.md",
-                                  *HAND_WRITTEN])
+                                  *HAND_WRITTEN, *PRESET_CARDS])
 def test_generated_pages_are_up_to_date(generated, name):
     """``python scripts/write_docs.py`` regenerates them (and the regions of
-    the hand-written pages) from the code and the committed results: any
-    difference fails (rerun the script)."""
+    the hand-written pages, and the preset folders' cards) from the code and
+    the committed results: any difference fails (rerun the script)."""
     path = ROOT / name if "/" in name or name == "README.md" \
         else ROOT / "docs" / name
     assert generated[path] == path.read_text(), \

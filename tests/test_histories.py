@@ -14,7 +14,7 @@ from soundnet_keras.plots import VARIANT_HISTORIES
 from conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
-VARIANTS = ROOT / "soundnet_keras" / "presets" / "histories"
+VARIANTS = ROOT / "weights" / "histories"
 TABLE4_DIR = ROOT / "notebooks" / "histories" / "table4_20epochs"
 assert TABLE4_DIR == TABLE4_20EPOCHS
 PROVENANCE = ("command", "commit", "date", "machine")
@@ -158,16 +158,22 @@ def test_warmup_histories_hold_their_run(path):
         assert len(r["step_nonblank"]) == len(r["step_loss"]) == r["steps"]
 
 
-def test_publish_preset_copies_history_and_weights_with_their_sum(
+def test_publish_preset_writes_a_preset_folder_and_the_history(
         tmp_path, capsys):
     import hashlib
     from soundnet_keras.cli import main
+    from soundnet_keras.publish import preset_config
     run, presets = tmp_path / "run", tmp_path / "presets"
     run.mkdir()
     (presets / "histories").mkdir(parents=True)
-    (presets / "SHA256SUMS").write_text("1" * 64 + "  new.weights.h5\n"
-                                        + "0" * 64 + "  other.weights.h5\n")
-    record = dict(config=dict(model="snr"), epochs=[dict(epoch=1)])
+    (presets / "other").mkdir()
+    (presets / "other" / "config.json").write_text("{}")
+    prov = dict(command="soundnet-keras train --model snr", commit="abc",
+                date="2026-12-01", machine=dict(tensorflow="2.21.0"))
+    record = dict(config=dict(model="snr", rnn_activation="relu",
+                              batch_norm=True, steps_per_epoch=2,
+                              batch_size=4),
+                  provenance=prov, epochs=[dict(epoch=1, val_kl=0.5)])
     (run / "history.json").write_text(json.dumps(record))
     (run / "history.csv").write_text("epoch\n1\n")
 
@@ -189,34 +195,90 @@ def test_publish_preset_copies_history_and_weights_with_their_sum(
     assert files() == before
     (run / "snr.weights.h5").write_bytes(b"weights")
     # the history is there already: replaced only when asked by name
-    assert publish() == 2
+    assert publish("--description", "a test") == 2
     assert "replaced only when asked by name: --replace new" in \
         capsys.readouterr().err
-    assert publish("--replace", "other") == 2
+    assert publish("--replace", "other", "--description", "a test") == 2
+    # a new preset says what it is
+    assert publish("--replace", "new") == 2
+    assert "--description TEXT" in capsys.readouterr().err
     assert files() == before
+    assert publish("--replace", "new", "--description", "a test") == 0
+    folder = presets / "new"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "README.md", "config.json", "metadata.json", "model.weights.h5"]
+    assert (folder / "model.weights.h5").read_bytes() == b"weights"
+    config = json.loads((folder / "config.json").read_text())
+    assert config == preset_config(record["config"])
+    assert config["config"] == dict(cell="gru", batch_norm=True,
+                                    activation="relu")
+    metadata = json.loads((folder / "metadata.json").read_text())
+    assert metadata["weights_sha256"] == hashlib.sha256(b"weights").hexdigest()
+    assert (metadata["name"], metadata["description"], metadata["base"],
+            metadata["provenance"]) == ("new", "a test", None, prov)
+    card = (folder / "README.md").read_text()
+    assert card.startswith("# new\n\na test.\n")
+    assert metadata["weights_sha256"] in card
+    assert (presets / "other" / "config.json").read_text() == "{}"
+    assert not list(presets.rglob(".*.part")) and not list(
+        presets.glob(".*"))
+    # replacing keeps the description unless a new one is given
+    (run / "snr.weights.h5").write_bytes(b"weights 2")
     assert publish("--replace", "new") == 0
-    assert (presets / "new.weights.h5").read_bytes() == b"weights"
-    digest = hashlib.sha256(b"weights").hexdigest()
-    assert (presets / "SHA256SUMS").read_text().splitlines() == [
-        f"{digest}  new.weights.h5", "0" * 64 + "  other.weights.h5"]
-    assert not list(presets.rglob(".*.part"))
+    metadata = json.loads((folder / "metadata.json").read_text())
+    assert metadata["description"] == "a test"
+    assert (folder / "model.weights.h5").read_bytes() == b"weights 2"
     assert main(["publish", str(tmp_path / "nothing"), "x", "--presets",
                  str(presets)]) == 2
     assert "a student run" in capsys.readouterr().err
 
 
-def test_a_shipped_preset_is_never_replaced_unless_asked(tmp_path, capsys):
-    """A toy run published under a shipped preset's name is refused."""
+@pytest.mark.parametrize("name", ["snf_standin", "snf_trunk_pool",
+                                  "snr_trunk_pool", "snf_scratch_pool",
+                                  "snr_scratch_pool"])
+def test_publishing_a_built_in_run_again_gives_its_folder(name, tmp_path):
+    """A built-in student's history and weights, published as a run would
+    be, give its folder again: the same config.json, sha256, description,
+    base and provenance, and a card that differs only by where it lives."""
+    from soundnet_keras.cards import model_card
+    from soundnet_keras.publish import publish_preset
+    from soundnet_keras.weights import WEIGHTS_DIR, read_preset_folder
+    built_in = WEIGHTS_DIR / name
+    config, metadata = read_preset_folder(built_in)
+    run = tmp_path / "run"
+    run.mkdir()
+    for suffix in ("json", "csv"):
+        (run / f"history.{suffix}").write_bytes(
+            (VARIANTS / f"{name}.history.{suffix}").read_bytes())
+    kind = "_trunk" if metadata["base"] else ""
+    (run / f"{config['model']}{kind}.weights.h5").write_bytes(
+        (built_in / "model.weights.h5").read_bytes())
+    publish_preset(run, name, tmp_path / "presets", log=None,
+                   description=metadata["description"])
+    again, new = read_preset_folder(tmp_path / "presets" / name)
+    assert again == config
+    for key in ("name", "description", "base", "weights_sha256",
+                "provenance"):
+        assert new[key] == metadata[key], key
+    card = (tmp_path / "presets" / name / "README.md").read_text()
+    assert card == model_card(name).replace(
+        "weights/", f"{tmp_path / 'presets'}/").replace(
+        f'sk.load_preset("{name}")',
+        f'sk.load_preset("{tmp_path / "presets"}/{name}")')
+
+
+def test_a_built_in_preset_is_never_replaced_unless_asked(tmp_path, capsys):
+    """A toy run published under a built-in preset's name is refused."""
     from soundnet_keras.cli import main
-    from soundnet_keras.weights import PACKAGE_DIR
+    from soundnet_keras.weights import WEIGHTS_DIR
     run = tmp_path / "toy"
     run.mkdir()
     (run / "history.json").write_text(json.dumps(dict(
         config=dict(model="snf"), epochs=[dict(epoch=1)])))
     (run / "history.csv").write_text("epoch\n1\n")
     (run / "snf.weights.h5").write_bytes(b"toy")
-    shipped = (PACKAGE_DIR / "snf_scratch_pool.weights.h5").read_bytes()
+    folder = WEIGHTS_DIR / "snf_scratch_pool"
+    before = {p: p.read_bytes() for p in folder.iterdir()}
     assert main(["publish", str(run), "snf_scratch_pool"]) == 2
-    assert "a preset the package ships" in capsys.readouterr().err
-    assert (PACKAGE_DIR / "snf_scratch_pool.weights.h5").read_bytes() == \
-        shipped
+    assert "a built-in preset" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in folder.iterdir()} == before

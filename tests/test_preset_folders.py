@@ -75,6 +75,10 @@ def test_changed_weights_and_other_folders_are_refused(tmp_path):
     weights.write_bytes(weights.read_bytes()[:-10] + b"0123456789")
     with pytest.raises(ChecksumError, match="metadata.json records"):
         load_preset_folder(folder)
+    (folder / "config.json").write_text('{"format": "keras-hub"}')
+    with pytest.raises(ValueError, match="config.json has format "
+                       "'keras-hub', not 'soundnet_keras preset 1'"):
+        load_preset_folder(folder)
     (folder / "config.json").unlink()
     with pytest.raises(ValueError, match="not a preset folder: no "
                        "config.json"):

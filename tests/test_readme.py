@@ -85,7 +85,7 @@ def test_make_targets_exist():
 
 def test_paths_exist():
     paths = re.findall(r"`((?:soundnet_keras|sed|benchmarks|notebooks|"
-                       r"scripts|tests|\.ci)/[\w./-]*)`", README)
+                       r"scripts|tests|weights|\.ci)/[\w./-]*)`", README)
     paths += [m for line in _code_lines() for m in re.findall(
         r"\b((?:sed/configs|scripts|benchmarks)/[\w./-]+\.\w+)", line)]
     assert len(paths) > 20
@@ -136,7 +136,7 @@ def _row(label, text=README):
 
 
 def test_distillation_table_matches_the_histories():
-    folder = ROOT / "soundnet_keras" / "presets" / "histories"
+    folder = ROOT / "weights" / "histories"
     runs = [json.loads((folder / f"{name}.history.json").read_text())["epochs"]
             for name in ("snf_standin", "snr_standin", "snr_lstm_standin")]
     page = (ROOT / "docs" / "variants.md").read_text()

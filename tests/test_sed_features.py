@@ -13,7 +13,8 @@ from sed import cache as cache_module
 from sed import features as F
 from sed.cache import CacheKey, FeatureCache
 from soundnet_keras.stores import partial_files
-from soundnet_keras.weights import preset_path, recorded_sha256, sha256
+from soundnet_keras.weights import (PRESETS, preset_path, recorded_sha256,
+                                    sha256)
 
 RATE = 16000
 CLASSES = ["tone", "noise"]
@@ -106,12 +107,12 @@ def test_parse_kind_defaults_and_errors():
 
 
 def test_variant_kinds_default_to_the_pretrained_trunk_students():
-    from soundnet_keras.weights import recorded_sha256
+    from soundnet_keras.weights import PRESETS, recorded_sha256
     extractor = F.make_extractor("snf:fc1")
     assert extractor.weights_sha256 == recorded_sha256(
-        "snf_trunk_pool.weights.h5")
+        PRESETS["snf_trunk_pool"]["file"])
     assert F.make_extractor("snr:gru1").weights_sha256 == recorded_sha256(
-        "snr_trunk_pool.weights.h5")
+        PRESETS["snr_trunk_pool"]["file"])
     assert extractor.sample_rate == 16000
 
 
@@ -542,7 +543,7 @@ def test_soundnet8_released_conv5_at_10_77_hz(shared_corpus):
     assert 1 / np.diff(times).mean() == pytest.approx(22050 / 2048)
     extractor = F.make_extractor("soundnet8:conv5")
     assert extractor.weights_sha256 == recorded_sha256(
-        "soundnet8_flickr.weights.h5")
+        PRESETS["soundnet8_flickr"]["file"])
 
 
 # --------------------------------------------------------------------------

@@ -287,9 +287,8 @@ def test_manifest_splits_are_kept(tmp_path):
                                   "snf_scratch_pool", "snr_scratch_pool"])
 def test_committed_pool_histories_hold_the_evidence(name):
     from soundnet_keras.trunk import HISTORY_FIELDS
-    from soundnet_keras.weights import PRESETS, recorded_sha256
-    from soundnet_keras.weights import PACKAGE_DIR
-    path = PACKAGE_DIR / "histories" / f"{name}.history.json"
+    from soundnet_keras.weights import HISTORIES_DIR, PRESETS, recorded_sha256
+    path = HISTORIES_DIR / f"{name}.history.json"
     record = json.loads(path.read_text())
     for key in ("command", "commit", "date", "machine"):
         assert record["provenance"].get(key), key
@@ -327,8 +326,8 @@ def test_committed_histories_configs_load(name, kind):
     run's config.json is the same dict, so such runs still resume."""
     import dataclasses
     from soundnet_keras.training import DistillConfig
-    from soundnet_keras.weights import PACKAGE_DIR
-    saved = json.loads((PACKAGE_DIR / "histories" / f"{name}.history.json"
+    from soundnet_keras.weights import HISTORIES_DIR
+    saved = json.loads((HISTORIES_DIR / f"{name}.history.json"
                         ).read_text())["config"]
     cls = TrunkConfig if kind == "trunk" else DistillConfig
     config = cls(**saved).check()

@@ -120,24 +120,19 @@ def test_snr_recurrent_activation_is_configurable():
     assert model.get_layer("lstm2").forward_layer.activation.__name__ == "tanh"
 
 
-def test_a_preset_brings_its_architecture(monkeypatch, tmp_path):
+def test_a_preset_brings_its_architecture(tmp_path, monkeypatch):
     """A preset's config (here LSTM cells with tanh) builds the model its
-    weights belong to; without it, the paper's ReLU."""
+    weights belong to, by folder or, for a built-in preset, by name in the
+    factory; without it, the paper's ReLU."""
     from soundnet_keras import weights as W
-    from soundnet_keras.training import save_model_weights
-    monkeypatch.setenv("SOUNDNET_KERAS_HOME", str(tmp_path))
-    save_model_weights(sk.SoundNetR(weights=None, cell="lstm",
-                                    activation="tanh"),
-                       tmp_path / "mine.weights.h5")
-    monkeypatch.setitem(W.PRESETS, "mine", dict(
-        model="snr_lstm", file="mine.weights.h5", shipped=False,
-        config=dict(cell="lstm", batch_norm=True, activation="tanh"),
-        description="a test preset"))
-    recorded = W.recorded_sha256
-    monkeypatch.setattr(W, "recorded_sha256", lambda name: W.sha256(
-        tmp_path / name) if name == "mine.weights.h5" else recorded(name))
-    model = sk.SoundNetR(weights="mine")
-    assert model.name == "snr_lstm"
-    assert model.get_layer("lstm1").forward_layer.activation.__name__ == "tanh"
+    folder = sk.save_preset(sk.SoundNetR(weights=None, cell="lstm",
+                                         activation="tanh"),
+                            tmp_path / "mine", description="a test preset")
+    monkeypatch.setattr(W, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setitem(W.PRESETS, "mine", W._read_presets(tmp_path)["mine"])
+    for model in (sk.load_preset(str(folder)), sk.SoundNetR(weights="mine")):
+        assert model.name == "snr_lstm"
+        assert model.get_layer(
+            "lstm1").forward_layer.activation.__name__ == "tanh"
     assert sk.SoundNetR(cell="lstm").get_layer(
         "lstm1").forward_layer.activation.__name__ == "relu"

@@ -80,8 +80,9 @@ def test_cache_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("SOUNDNET_KERAS_HOME", str(tmp_path / "s"))
     assert W.preset_path("soundnet8_flickr") == (
         tmp_path / "s" / "soundnet8_flickr.weights.h5")
-    # Shipped presets come from the package, wherever the cache is.
-    assert W.preset_path("snf_standin").parent == W.PACKAGE_DIR
+    # Shipped presets come from their folder, wherever the cache is.
+    assert W.preset_path("snf_standin") == (
+        W.WEIGHTS_DIR / "snf_standin" / "model.weights.h5")
 
 
 def test_checksum_mismatch_is_a_clear_error(random_weights, tmp_path,
@@ -90,8 +91,9 @@ def test_checksum_mismatch_is_a_clear_error(random_weights, tmp_path,
     target = tmp_path / "soundnet8_flickr.weights.h5"
     shutil.copy(path, target)
     monkeypatch.setenv("SOUNDNET_KERAS_HOME", str(tmp_path))
-    with pytest.raises(W.ChecksumError, match="expected 77ec.*delete it and "
-                       "run `soundnet-keras fetch-weights`"):
+    with pytest.raises(W.ChecksumError, match="soundnet8_flickr.weights.h5: "
+                       ".*metadata.json records 77ec.*delete it and run "
+                       "`soundnet-keras fetch-weights`"):
         sk.SoundNet8()
     # An explicit path with a SHA256SUMS beside it is checked too.
     (tmp_path / "SHA256SUMS").write_text(
