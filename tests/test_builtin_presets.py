@@ -43,7 +43,6 @@ def test_the_folder_is_the_checkout_s_and_holds_every_preset():
     assert list(W.PRESETS)[0] == "soundnet8_flickr"
     assert [n for n in W.PRESETS if W.PRESETS[n]["shipped"]] == sorted(
         n for n in W.PRESETS if n != "soundnet8_flickr")
-    assert not (ROOT / "soundnet_keras" / "presets").exists()
 
 
 @pytest.mark.parametrize("name", list(W.PRESETS))
