@@ -603,10 +603,21 @@ def _train_in_workers(configs, histories, jobs, threads, say, table=False):
         futures = {pool.submit(_worker, config, threads, histories / name,
                                table): name
                    for name, config in configs.items()}
+        failed = {}
         for future in concurrent.futures.as_completed(futures):
-            stopped = future.result()
-            say(f"{futures[future]}: "
-                + (f"diverged: {stopped}" if stopped else "done"))
+            name = futures[future]
+            try:
+                stopped = future.result()
+            except Exception as err:        # said now; the others go on
+                failed[name] = f"{type(err).__name__}: {err}"
+                say(f"{name}: failed: {failed[name]}")
+                continue
+            say(f"{name}: " + (f"diverged: {stopped}" if stopped else "done"))
+    if failed:
+        raise RuntimeError(
+            f"{len(failed)} of {len(configs)} runs failed (the others "
+            "finished or stopped as said above): " + "; ".join(
+                f"{name}: {why}" for name, why in failed.items()))
 
 
 def run_sweep(corpus, epochs, rows, seeds=(0,), variants=("paper",),

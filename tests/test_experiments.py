@@ -378,3 +378,27 @@ def test_publishing_over_a_history_of_another_corpus_is_refused(corpus,
                    progress=False)
     assert {p: p.read_bytes() for p in histories.rglob("*")
             if p.is_file()} == published
+
+
+def test_a_failing_worker_is_said_at_once_and_the_others_finish(corpus,
+                                                               tmp_path):
+    """In worker processes, a run that fails (here: its published history
+    was made from another corpus) is reported when it fails, the other runs
+    go on to the end, and the call then raises, naming it."""
+    from sed.corpora import make_default_corpus
+    histories = tmp_path / "histories"
+    other = make_default_corpus(tmp_path / "other", minutes=1, seed=5)
+    run_table4(other.root, 1, tmp_path / "runs0", histories,
+               rows=["lowlevel"], seeds=[0], base=TINY, log=None,
+               progress=False)
+    lines = []
+    with pytest.raises(RuntimeError, match=r"1 of 2 runs failed.*"
+                       r"lowlevel-seed0: RunError: .*made from other inputs"):
+        run_table4(corpus.root, 2, tmp_path / "runs", histories,
+                   rows=["lowlevel"], seeds=[0, 1], base=TINY,
+                   log=lines.append, jobs=2, progress=False)
+    assert any(line.startswith("lowlevel-seed0: failed: RunError")
+               for line in lines), lines
+    assert "lowlevel-seed1: done" in lines
+    assert len(json.loads((histories / "lowlevel-seed1" / "history.json")
+                          .read_text())["epochs"]) == 2
