@@ -505,7 +505,7 @@ def reliability_page():
 REGION_PAGES = ("README.md", "docs/benchmarks.md", "docs/deviations.md",
                 "docs/detector.md", "docs/development.md", "docs/index.md",
                 "docs/licence.md", "docs/reproduction.md", "docs/soundnet.md",
-                "docs/teaching.md", "docs/variants.md")
+                "docs/teaching.md", "docs/transfer.md", "docs/variants.md")
 
 
 def region_makers():

@@ -69,9 +69,12 @@ def embedding_model(backbone, layer=None, name=None):
     return model
 
 
+@keras.saving.register_keras_serializable(package="soundnet_keras")
 class LogMelStatistics(layers.Layer):
     """``(batch, bands, frames)`` power -> ``(batch, 2 * bands)``: the mean
-    and standard deviation over time of ``log(power + 1e-6)``."""
+    and standard deviation over time of ``log(power + 1e-6)`` (registered,
+    so that a saved app loads with ``keras.saving.load_model`` once
+    ``soundnet_keras.transfer`` is imported)."""
 
     def call(self, power):
         x = ops.log(power + 1e-6)
