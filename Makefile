@@ -87,13 +87,15 @@ test-beam: $(WEIGHTS)
 # Every extra installed side by side into one fresh environment
 # (.venv-extras; about 9 GB with PyPI's CUDA build of torch), then the whole
 # test suite there: no extra may break another or the core (e.g. torch's
-# setuptools has no pkg_resources).
+# setuptools has no pkg_resources); then hear-validator on SoundNet-8 and two
+# students (slow tests), and the runtimes' benchmark's engines (OpenVINO).
 EXTRAS_VENV := .venv-extras
 test-extras: $(WEIGHTS)
 	test -x $(EXTRAS_VENV)/bin/python || python3 -m venv $(EXTRAS_VENV)
-	$(EXTRAS_VENV)/bin/python -m pip install --quiet -e ".[jax,torch,beam,opensmile,onnx,litert,docs,dev]"
+	$(EXTRAS_VENV)/bin/python -m pip install --quiet -e ".[jax,torch,beam,opensmile,onnx,litert,docs,dev]" hearvalidator openvino
 	$(EXTRAS_VENV)/bin/python -m pip check
 	$(EXTRAS_VENV)/bin/python -m pytest -q --durations=25
+	$(EXTRAS_VENV)/bin/python -m pytest -q --runslow tests/test_hear.py -k validator
 
 benchmark: $(WEIGHTS)
 	$(BIN)/python benchmarks/extraction_speed.py

@@ -73,7 +73,9 @@ def load_model(model_file_path="", layer=None):
         model_file_path: ``""`` for the released SoundNet-8
             (``soundnet8_flickr``, after ``soundnet-keras fetch-weights``),
             a preset name (:data:`soundnet_keras.PRESETS`, e.g.
-            ``"snr_scratch_pool"``), or a SoundNet-8 ``.weights.h5`` file.
+            ``"snr_scratch_pool"``), a preset folder (``sk.save_preset``:
+            a fine-tuned or distilled model of your own), or a SoundNet-8
+            ``.weights.h5`` file.
         layer: the embedding layer (default :data:`DEFAULT_LAYERS`).
     """
     from .models import SoundNet8
@@ -84,12 +86,20 @@ def load_model(model_file_path="", layer=None):
     if name in PRESETS:
         spec = PRESETS[name]["model"]
         keras_model = load_preset(name)
+    elif Path(name).is_dir():
+        import json
+        from .preset_folders import load_preset_folder
+        config = json.loads((Path(name) / "config.json").read_text()) \
+            if (Path(name) / "config.json").is_file() else {}
+        spec = config.get("model")
+        keras_model = load_preset_folder(name)   # refuses a non-preset
     elif Path(name).suffix == ".h5":
         spec, keras_model = "soundnet8", SoundNet8(weights=name)
     else:
         raise ValueError(f"load_model takes '' (SoundNet-8), a preset "
-                         f"({', '.join(PRESETS)}) or a SoundNet-8 "
-                         f".weights.h5 file. Received {model_file_path!r}")
+                         f"({', '.join(PRESETS)}), a preset folder or a "
+                         f"SoundNet-8 .weights.h5 file. Received "
+                         f"{model_file_path!r}")
     layer = layer or DEFAULT_LAYERS[spec]
     if layer not in feature_layers(spec):
         raise ValueError(f"{spec} has no feature layer {layer!r}. Layers: "
