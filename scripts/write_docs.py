@@ -137,7 +137,10 @@ API_MODULES = (
                                    "soundnet_keras.weights",
                                    "soundnet_keras.hear",
                                    "soundnet_keras.export",
-                                   "soundnet_keras.cards")),
+                                   "soundnet_keras.cards",
+                                   "soundnet_keras.preset_folders")),
+    ("Transfer learning", ("soundnet_keras.transfer",
+                           "sed.corpora.clipset")),
     ("Distillation", ("soundnet_keras.targets", "soundnet_keras.training",
                       "soundnet_keras.trunk")),
     ("Runs, identity, outputs, stores", (
