@@ -792,7 +792,7 @@ baseline 16 kHz: the same clips at both rates.
 CLIPS = None   # e.g. "../data/clips", made by: sed-ctc corpus clips --out data/clips
 if CLIPS is None:
     CLIPS = make_clip_set(WORK / "clips", "synthetic",
-                          per_split=dict(train=8, val=3, test=3)).root
+                          per_split=dict(train=5, val=2, test=2)).root
 clips = load_clip_set(CLIPS, sample_rate=22050)
 clips16 = load_clip_set(CLIPS, sample_rate=16000)
 print(clips.metadata["source"], "clips:", clips.metadata["clips"])
@@ -851,12 +851,12 @@ pd.Series(accuracy, name="test accuracy (this run, one seed)").to_frame()"""),
 
 The whole app takes waveforms. conv6 and conv7 train with the head, at a
 learning rate 100 times lower; batch norm stays frozen and in inference mode
-(Keras' rule for fine-tuning). Three epochs here, to keep the notebook short.
+(Keras' rule for fine-tuning). Two epochs here, to keep the notebook short.
 """),
     code("""
 app = fine_tune(embed, head, first="conv6")
 print("trainable:", sorted({w.path.split("/")[0] for w in app.trainable_weights}))
-fit_app(app, (x_train, y_train), (x_val, y_val), seed=0, epochs=3)
+fit_app(app, (x_train, y_train), (x_val, y_val), seed=0, epochs=2)
 accuracy["SoundNet-8 pooled, fine-tuned"] = test_accuracy(app, x_test, y_test)
 print(f"fine-tuned: test accuracy {accuracy['SoundNet-8 pooled, fine-tuned']:.3f}")"""),
     md("""
