@@ -116,18 +116,25 @@ def classifier_head(embeddings, classes, hidden=HEAD["hidden"],
     return head
 
 
+def _fit(model, train, val, recipe, seed, epochs, verbose):
+    """``model.fit`` with ``recipe``'s batch size, at most ``epochs``
+    (default the recipe's), early stopping on ``val``'s loss with the best
+    epoch's weights kept."""
+    keras.utils.set_random_seed(seed)
+    stop = keras.callbacks.EarlyStopping(patience=recipe["patience"],
+                                         restore_best_weights=True)
+    return model.fit(*train, validation_data=val,
+                     epochs=epochs or recipe["epochs"],
+                     batch_size=recipe["batch_size"], callbacks=[stop],
+                     verbose=verbose)
+
+
 def fit_head(head, train, val, seed=0, epochs=None, verbose=0):
     """Trains ``head`` on ``train = (embeddings, labels)`` for at most
     ``epochs`` (default ``HEAD["epochs"]``) with early stopping on
     ``val``'s loss (the best epoch's weights kept); returns the Keras
     history."""
-    keras.utils.set_random_seed(seed)
-    stop = keras.callbacks.EarlyStopping(patience=HEAD["patience"],
-                                         restore_best_weights=True)
-    return head.fit(*train, validation_data=val,
-                    epochs=epochs or HEAD["epochs"],
-                    batch_size=HEAD["batch_size"], callbacks=[stop],
-                    verbose=verbose)
+    return _fit(head, train, val, HEAD, seed, epochs, verbose)
 
 
 def fine_tune(embedding, head, first="conv6"):
@@ -166,13 +173,7 @@ def fit_app(app, train, val, seed=0, epochs=None, verbose=0):
     """Fine-tunes ``app`` (:func:`fine_tune`) on ``train = (waveforms,
     labels)`` for at most ``epochs`` (default ``FINE_TUNE["epochs"]``),
     early stopping on ``val``'s loss; returns the history."""
-    keras.utils.set_random_seed(seed)
-    stop = keras.callbacks.EarlyStopping(patience=FINE_TUNE["patience"],
-                                         restore_best_weights=True)
-    return app.fit(*train, validation_data=val,
-                   epochs=epochs or FINE_TUNE["epochs"],
-                   batch_size=FINE_TUNE["batch_size"], callbacks=[stop],
-                   verbose=verbose)
+    return _fit(app, train, val, FINE_TUNE, seed, epochs, verbose)
 
 
 __all__ = ["FINE_TUNE", "HEAD", "LogMelStatistics", "classifier_head",
