@@ -56,4 +56,31 @@ def runtimes():
     return "\n".join(lines)
 
 
-REGIONS = {"benchmarks-runtimes": runtimes}
+def readme_runtimes():
+    """One README table: each exported runtime's conv5 speed as a ratio to
+    TensorFlow's path and as a share of the matmul peak, per case."""
+    result = json.loads(RESULT.read_text())
+    engines = result["engines"]
+    lines = ["| conv5, SoundNet-8 | " + " | ".join(
+        NAMES.get(n, n).split(" (")[0] for n in engines) + " |",
+        "|---|" + "---:|" * len(engines)]
+    for row in result["rows"]:
+        lines.append(f"| {row['case']} | " + " | ".join(
+            f"{row[f'{n}_ratio']:.2f}x, "
+            f"{100 * row[f'{n}_peak_share']:.0f}% of peak" for n in engines)
+            + " |")
+    faster = [n for n in engines if n != "tensorflow" and any(
+        row[f"{n}_ratio"] > 1 for row in result["rows"])]
+    verdict = ("none is faster than this package's TensorFlow path on a CPU"
+               if not faster else ", ".join(NAMES[n] for n in faster)
+               + " is faster than this package's TensorFlow path in a case")
+    return ("Exported (`soundnet-keras export --format savedmodel|onnx|litert`"
+            ", outputs equal to the Keras model's to float32 rounding), the "
+            f"network runs in other runtimes; {verdict} (speed as a ratio to "
+            "it, and as a share of the float32 matmul peak measured in the "
+            "same run; [Benchmarks](docs/benchmarks.md)):\n\n"
+            + "\n".join(lines))
+
+
+REGIONS = {"benchmarks-runtimes": runtimes,
+           "readme-runtimes": readme_runtimes}
