@@ -87,12 +87,9 @@ def load_model(model_file_path="", layer=None):
         spec = PRESETS[name]["model"]
         keras_model = load_preset(name)
     elif Path(name).is_dir():
-        import json
-        from .preset_folders import load_preset_folder
-        config = json.loads((Path(name) / "config.json").read_text()) \
-            if (Path(name) / "config.json").is_file() else {}
-        spec = config.get("model")
-        keras_model = load_preset_folder(name)   # refuses a non-preset
+        from .weights import read_preset_folder
+        spec = read_preset_folder(name)[0]["model"]   # refuses a non-preset
+        keras_model = load_preset(name)
     elif Path(name).suffix == ".h5":
         spec, keras_model = "soundnet8", SoundNet8(weights=name)
     else:

@@ -123,11 +123,17 @@ def save_preset(model, folder, description="", base=None, overwrite=False):
         digest = read_sums(stage)[weights.name]
         (stage / "SHA256SUMS").unlink()
         metadata = new_metadata(folder.name, description, base, digest)
-        write_text(stage / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
-        write_text(stage / METADATA_FILE,
-                   json.dumps(metadata, indent=2) + "\n")
-        write_text(stage / CARD_FILE, folder_card(config, metadata))
+        write_preset_files(stage, config, metadata,
+                           folder_card(config, metadata))
     return folder
+
+
+def write_preset_files(folder, config, metadata, card):
+    """Writes a preset folder's ``config.json``, ``metadata.json`` and
+    ``README.md`` (the ``card``) beside its weights."""
+    write_text(folder / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
+    write_text(folder / METADATA_FILE, json.dumps(metadata, indent=2) + "\n")
+    write_text(folder / CARD_FILE, card)
 
 
 def new_metadata(name, description, base, digest, **extra):
@@ -276,4 +282,4 @@ def archive_preset(folder, out=None):
 
 __all__ = ["FORMAT", "archive_preset", "architecture", "build_from_config",
            "fetch_preset", "folder_card", "load_preset", "load_preset_folder",
-           "new_metadata", "save_preset"]
+           "new_metadata", "save_preset", "write_preset_files"]

@@ -35,9 +35,9 @@ import json
 import shutil
 from pathlib import Path
 
-from .stores import atomic_file, staged_folder, write_text
-from .weights import (CARD_FILE, CONFIG_FILE, FORMAT, METADATA_FILE, PRESETS,
-                      WEIGHTS_DIR, WEIGHTS_FILE, sha256)
+from .stores import atomic_file, staged_folder
+from .weights import (FORMAT, METADATA_FILE, PRESETS, WEIGHTS_DIR,
+                      WEIGHTS_FILE, sha256)
 
 
 class PublishError(ValueError):
@@ -143,17 +143,15 @@ def _write_folder(stage, name, config, record, weights, description, where):
     """Writes the preset folder of a run into ``stage``; returns the
     weights' sha256."""
     from .cards import preset_card
-    from .preset_folders import new_metadata
+    from .preset_folders import new_metadata, write_preset_files
     shutil.copyfile(weights, stage / WEIGHTS_FILE)
     base = "soundnet8_flickr" if weights.name.endswith("_trunk.weights.h5") \
         or record["config"].get("init_from_soundnet8") else None
     metadata = new_metadata(name, description, base,
                             sha256(stage / WEIGHTS_FILE),
                             provenance=record.get("provenance"))
-    write_text(stage / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
-    write_text(stage / METADATA_FILE, json.dumps(metadata, indent=2) + "\n")
-    write_text(stage / CARD_FILE, preset_card(name, config, metadata, record,
-                                              where))
+    write_preset_files(stage, config, metadata,
+                       preset_card(name, config, metadata, record, where))
     return metadata["weights_sha256"]
 
 

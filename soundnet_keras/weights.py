@@ -126,14 +126,16 @@ def _read_presets(root):
         presets[folder.name] = dict(
             model=config["model"], config=config["config"],
             file=cached or f"{folder.name}/{WEIGHTS_FILE}",
-            shipped=cached is None, description=metadata["description"])
+            shipped=cached is None, description=metadata["description"],
+            sha256=metadata["weights_sha256"])
     return dict(sorted(presets.items(), key=lambda p: p[1]["shipped"]))
 
 
 #: The built-in presets, read from :data:`WEIGHTS_DIR`: name -> ``model``
 #: (a spec of :mod:`soundnet_keras.specs`), ``config`` (its factory
 #: arguments), ``file`` (the weights: in :data:`WEIGHTS_DIR` if ``shipped``,
-#: else in the cache), ``description``.
+#: else in the cache), ``description``, ``sha256`` (the weights', as its
+#: ``metadata.json`` records it).
 PRESETS = _read_presets(WEIGHTS_DIR)
 #: The preset each student model stands for where no weights are named (the
 #: SN-F / SN-R feature kinds of ``sed.features``, Figure 3): the students that
@@ -230,10 +232,8 @@ def recorded_sha256(file):
         >>> recorded_sha256(PRESETS["snf_standin"]["file"])[:12]
         '2a564dcc1825'
     """
-    for name, preset in PRESETS.items():
-        if preset["file"] == file:
-            return read_preset_folder(WEIGHTS_DIR / name)[1]["weights_sha256"]
-    return None
+    return next((preset["sha256"] for preset in PRESETS.values()
+                 if preset["file"] == file), None)
 
 
 def _mismatch(path, expected, actual, recorded_in, fix):
@@ -306,7 +306,7 @@ def check_weights_file(path, trust=False):
     if not path.is_file():
         raise FileNotFoundError(f"No weights file at {path}.")
     actual = sha256(path)
-    if actual in {recorded_sha256(p["file"]) for p in PRESETS.values()}:
+    if actual in {preset["sha256"] for preset in PRESETS.values()}:
         return actual
     expected = read_sums(path.parent).get(path.name)
     if expected is not None:
