@@ -29,7 +29,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -38,17 +37,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 import numpy as np  # noqa: E402
 
 import soundnet_keras as sk  # noqa: E402
-from extraction_speed import conv_flops_per_second  # noqa: E402
+from extraction_speed import (_noise, conv_flops_per_second,  # noqa: E402
+                              side_by_side as timed)
 from provenance import matmul_gflops, provenance, write_result  # noqa: E402
 
-RATE = 22050
 OUT = Path(__file__).parent / "results" / "runtime_speed.json"
-
-
-def _noise(seconds, seed=0):
-    rng = np.random.default_rng(seed)
-    return (0.3 * rng.standard_normal(int(seconds * RATE),
-                                      dtype=np.float32)).clip(-1, 1)
 
 
 def engines(folder):
@@ -92,24 +85,20 @@ def engines(folder):
 
 
 def side_by_side(runs, batch, audio_s, repeats):
-    """Times each engine alternately on ``batch``; checks its output."""
+    """Each engine on ``batch``: its output against TensorFlow's, then all
+    timed alternately (``extraction_speed.side_by_side``), with the
+    per-repeat ratio of TensorFlow's time to each engine's."""
     reference = runs["tensorflow"](batch)
-    row = {}
-    for name, run in runs.items():
-        out = np.asarray(run(batch))      # warm-up, and the check
-        row[f"{name}_max_diff"] = float(np.abs(out - reference).max()
-                                        / np.abs(reference).max())
-    times = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run(batch)
-            times[name].append(time.perf_counter() - start)
-    for name, t in times.items():
-        ratios = [a / b for a, b in zip(times["tensorflow"], t)]
-        row.update({f"{name}_x": audio_s / statistics.median(t),
-                    f"{name}_seconds": t,
-                    f"{name}_ratio": statistics.median(ratios),
+    row = {f"{name}_max_diff": float(np.abs(np.asarray(run(batch))
+                                            - reference).max()
+                                     / np.abs(reference).max())
+           for name, run in runs.items()}
+    row.update(timed({name: (lambda run=run: run(batch))
+                      for name, run in runs.items()}, audio_s, repeats))
+    for name in runs:
+        ratios = [a / b for a, b in zip(row["tensorflow_seconds"],
+                                        row[f"{name}_seconds"])]
+        row.update({f"{name}_ratio": statistics.median(ratios),
                     f"{name}_ratio_min": min(ratios),
                     f"{name}_ratio_max": max(ratios)})
     return row

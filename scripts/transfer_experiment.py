@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "notebooks" / "results" / "transfer.json"
 
-#: The rows: name -> (what, embedding kind, layer).
+#: The rows: name -> what it is.
 ROWS = {
     "log_mel": "log-mel baseline: 128 bands' mean and standard deviation",
     "soundnet8_pooled": "SoundNet-8, conv7 averaged over time (frozen)",
@@ -45,17 +45,29 @@ def scores(model, x, y, classes):
     return float(np.mean(predicted == y)), float(np.mean(recalls))
 
 
-def embedder(row, weights=True):
+def embedder(row):
     """``(embedding model, sample rate)`` of a row."""
     from soundnet_keras import SoundNet8
     from soundnet_keras.transfer import embedding_model, log_mel_embedding
     if row == "log_mel":
         return log_mel_embedding(16000), 16000
     backbone = SoundNet8(include_top=False, pooling=None if row ==
-                         "soundnet8_conv5" else "avg",
-                         weights="soundnet8_flickr" if weights else None)
+                         "soundnet8_conv5" else "avg")
     return embedding_model(backbone, "conv5" if row == "soundnet8_conv5"
                            else None), 22050
+
+
+def seed_record(model, history, data, seed, started, n_classes):
+    """One seed's line: epochs, best epoch (lowest validation loss),
+    validation and test accuracy, test balanced accuracy, seconds;
+    ``data``: split -> ``(inputs, labels)``."""
+    val_loss = history.history["val_loss"]
+    accuracy, balanced = scores(model, *data["test"], n_classes)
+    return dict(seed=seed, epochs=len(val_loss),
+                best_epoch=int(np.argmin(val_loss)) + 1,
+                val_accuracy=scores(model, *data["val"], n_classes)[0],
+                test_accuracy=accuracy, test_balanced_accuracy=balanced,
+                seconds=round(time.perf_counter() - started, 1))
 
 
 def run(clips_path, seeds, log=print):
@@ -64,6 +76,8 @@ def run(clips_path, seeds, log=print):
     from soundnet_keras.transfer import (FINE_TUNE, HEAD, classifier_head,
                                          fine_tune, fit_app, fit_head)
     sets = {rate: load_clip_set(clips_path, rate) for rate in (16000, 22050)}
+    data = {rate: {split: clips.split(split) for split in
+                   ("train", "val", "test")} for rate, clips in sets.items()}
     clips = sets[16000]
     n_classes = len(clips.classes)
     results = {row: dict(description=text, seeds=[])
@@ -71,53 +85,37 @@ def run(clips_path, seeds, log=print):
     for row in ("log_mel", "soundnet8_pooled", "soundnet8_conv5"):
         model, rate = embedder(row)
         started = time.perf_counter()
-        emb = {split: (model.predict(sets[rate].split(split)[0],
-                                     batch_size=16, verbose=0),
-                       sets[rate].split(split)[1])
-               for split in ("train", "val", "test")}
+        emb = {split: (model.predict(x, batch_size=16, verbose=0), y)
+               for split, (x, y) in data[rate].items()}
         results[row].update(features=int(emb["train"][0].shape[1]),
                             embedding_s=round(time.perf_counter() - started, 1))
         for seed in seeds:
             started = time.perf_counter()
             head = classifier_head(emb["train"][0], n_classes)
             history = fit_head(head, emb["train"], emb["val"], seed=seed)
-            val_loss = history.history["val_loss"]
-            accuracy, balanced = scores(head, *emb["test"], n_classes)
-            line = dict(seed=seed, epochs=len(val_loss),
-                        best_epoch=int(np.argmin(val_loss)) + 1,
-                        val_accuracy=scores(head, *emb["val"], n_classes)[0],
-                        test_accuracy=accuracy,
-                        test_balanced_accuracy=balanced,
-                        seconds=round(time.perf_counter() - started, 1))
-            results[row]["seeds"].append(line)
+            lines = {row: seed_record(head, history, emb, seed, started,
+                                      n_classes)}
             results[row]["head_parameters"] = head.count_params()
-            log(f"{row} seed {seed}: test accuracy {accuracy:.3f} "
-                f"(balanced {balanced:.3f}), {line['epochs']} epochs")
-            if row != "soundnet8_pooled":
-                continue
-            started = time.perf_counter()
-            fresh, _ = embedder(row)       # conv6-conv7 as released
-            app = fine_tune(fresh, head)
-            history = fit_app(app, sets[22050].split("train"),
-                              sets[22050].split("val"), seed=seed)
-            val_loss = history.history["val_loss"]
-            accuracy, balanced = scores(app, *sets[22050].split("test"),
-                                        n_classes)
-            tuned = results["soundnet8_fine_tuned"]
-            tuned["features"] = results[row]["features"]
-            tuned["head_parameters"] = head.count_params()
-            tuned["trainable_parameters"] = int(sum(
-                np.prod(w.shape) for w in app.trainable_weights))
-            tuned["seeds"].append(dict(
-                seed=seed, epochs=len(val_loss),
-                best_epoch=int(np.argmin(val_loss)) + 1,
-                val_accuracy=scores(app, *sets[22050].split("val"),
-                                    n_classes)[0],
-                test_accuracy=accuracy, test_balanced_accuracy=balanced,
-                seconds=round(time.perf_counter() - started, 1)))
-            log(f"soundnet8_fine_tuned seed {seed}: test accuracy "
-                f"{accuracy:.3f} (balanced {balanced:.3f}), "
-                f"{len(val_loss)} epochs")
+            if row == "soundnet8_pooled":
+                started = time.perf_counter()
+                fresh, _ = embedder(row)       # conv6-conv7 as released
+                app = fine_tune(fresh, head)
+                waves = data[22050]
+                history = fit_app(app, waves["train"], waves["val"],
+                                  seed=seed)
+                lines["soundnet8_fine_tuned"] = seed_record(
+                    app, history, waves, seed, started, n_classes)
+                results["soundnet8_fine_tuned"].update(
+                    features=results[row]["features"],
+                    head_parameters=head.count_params(),
+                    trainable_parameters=int(sum(
+                        np.prod(w.shape) for w in app.trainable_weights)))
+            for name, line in lines.items():
+                results[name]["seeds"].append(line)
+                log(f"{name} seed {seed}: test accuracy "
+                    f"{line['test_accuracy']:.3f} (balanced "
+                    f"{line['test_balanced_accuracy']:.3f}), "
+                    f"{line['epochs']} epochs")
     for row in results.values():
         for key in ("test_accuracy", "test_balanced_accuracy"):
             values = [s[key] for s in row["seeds"]]

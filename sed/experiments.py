@@ -182,28 +182,28 @@ def _published(dest):
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def _run_done(run_dir, config):
-    """Whether the run of ``run_dir`` has finished under ``config``'s
-    epochs and patience (:func:`sed.train.finished`), final weights
-    written."""
+def _finished_under(record, config):
+    """Whether a history ``record`` (or None) has finished under
+    ``config``'s epochs and patience (:func:`sed.train.finished`)."""
     from .train import finished
-    record = _published(run_dir)
     tr = config["training"]
-    return record is not None and (run_dir / "model.weights.h5").is_file() \
-        and finished(record["epochs"], tr["epochs"], tr["patience"]) \
-        is not None
+    return record is not None and \
+        finished(record["epochs"], tr["epochs"], tr["patience"]) is not None
+
+
+def _run_done(run_dir, config):
+    """Whether the run of ``run_dir`` has finished under ``config``,
+    final weights written."""
+    return (run_dir / "model.weights.h5").is_file() and \
+        _finished_under(_published(run_dir), config)
 
 
 def _published_done(dest, config):
     """Whether the history published in ``dest`` is a finished run under
-    ``config``'s epochs and patience: a run whose run folder was lost
-    after it finished is not trained again (its history is the result)."""
-    from .train import finished
+    ``config`` that did not diverge: a run whose run folder was lost after
+    it finished is not trained again (its history is the result)."""
     record = _published(dest)
-    tr = config["training"]
-    return record is not None and not record.get("stopped") \
-        and finished(record["epochs"], tr["epochs"], tr["patience"]) \
-        is not None
+    return _finished_under(record, config) and not record.get("stopped")
 
 
 def _will_train(run_dir, config, dest=None):

@@ -103,13 +103,14 @@ def _standin_pieces(tier, per_split, seed, cache, progress):
     labels = [c.label for c in STANDIN_CLASSES]
     material = collect_material(TIERS[tier], labels=labels, cache=cache,
                                 progress=progress)
-    classes = [label for label in labels if material.get(label)]
-    for label in classes:
+    for label in labels:
+        if not material.get(label):
+            continue                  # no material in this tier
         rng = np.random.default_rng([seed, zlib.crc32(label.encode())])
         for split, clips in split_material(material[label], label).items():
             for k in sorted(rng.permutation(len(clips))[:per_split[split]]):
                 c = clips[k]
-                yield classes, c.audio, dict(
+                yield c.audio, dict(
                     label=label, split=split, package=c.package,
                     source_path=c.source_path, start=c.start,
                     seconds=round(c.seconds, 6), group=c.group,
@@ -125,7 +126,7 @@ def _synthetic_pieces(per_split, seed):
                 n = int(rng.uniform(1.0, CLIP_S) * SAMPLE_RATE)
                 x = synthesise(label, n, rng)
                 x = 0.5 * x / max(1e-9, float(np.max(np.abs(x))))
-                yield DEFAULT_CLASSES, x, dict(
+                yield x, dict(
                     label=label, split=split, package="", source_path="",
                     start=0.0, seconds=round(n / SAMPLE_RATE, 6),
                     group=f"{label}-{split}-{k}", licence="Apache-2.0")
@@ -155,12 +156,12 @@ def make_clip_set(path, source="standin", tier="full", per_split=None,
     pieces = _standin_pieces(tier, per_split, seed, cache, progress) \
         if source == "standin" else _synthetic_pieces(per_split, seed)
     n = int(CLIP_S * SAMPLE_RATE)
-    rows, classes, counts = [], [], {}
+    rows, counts = [], {}
     with prepare_output(path, overwrite) as root:
-        for classes, x, row in pieces:
-            k = counts[row["label"], row["split"]] = \
-                counts.get((row["label"], row["split"]), -1) + 1
-            name = f"{row['split']}_{row['label']}_{k:03d}.wav"
+        for x, row in pieces:         # class by class, in class order
+            key = row["label"], row["split"]
+            counts[key] = counts.get(key, 0) + 1
+            name = f"{row['split']}_{row['label']}_{counts[key] - 1:03d}.wav"
             soundfile.write(str(root / "audio" / name), fit_length(x, n),
                             SAMPLE_RATE, subtype="PCM_16")
             rows.append(dict(filename=name, **row))
@@ -168,7 +169,7 @@ def make_clip_set(path, source="standin", tier="full", per_split=None,
         table.to_csv(root / "clips.tsv", sep="\t", index=False)
         write_json(root / "metadata.json", dict(
             source=source, tier=tier if source == "standin" else None,
-            classes=list(classes), clip_s=CLIP_S, sample_rate=SAMPLE_RATE,
+            classes=list(dict.fromkeys(table["label"])), clip_s=CLIP_S, sample_rate=SAMPLE_RATE,
             per_split=per_split, seed=seed,
             clips={s: int((table["split"] == s).sum()) for s in SPLITS},
             provenance=provenance()))
