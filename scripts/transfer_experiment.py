@@ -38,11 +38,13 @@ ROWS = {
 
 
 def scores(model, x, y, classes):
-    """Accuracy and balanced accuracy of ``model`` on ``(x, y)``."""
+    """Accuracy, balanced accuracy and which clips are right (a string of
+    ``0`` / ``1``, one per clip in order) of ``model`` on ``(x, y)``."""
     predicted = np.argmax(model.predict(x, batch_size=16, verbose=0), -1)
     recalls = [np.mean(predicted[y == k] == k) for k in range(classes)
                if np.any(y == k)]
-    return float(np.mean(predicted == y)), float(np.mean(recalls))
+    right = "".join("1" if p == t else "0" for p, t in zip(predicted, y))
+    return float(np.mean(predicted == y)), float(np.mean(recalls)), right
 
 
 def embedder(row):
@@ -59,15 +61,18 @@ def embedder(row):
 
 def seed_record(model, history, data, seed, started, n_classes):
     """One seed's line: epochs, best epoch (lowest validation loss),
-    validation and test accuracy, test balanced accuracy, seconds;
-    ``data``: split -> ``(inputs, labels)``."""
+    validation and test accuracy, test balanced accuracy, seconds, and
+    ``test_right``: which test clips it classifies right (``0`` / ``1`` per
+    clip, in the clip set's order; the paired bootstrap of the guide's
+    comparisons resamples them); ``data``: split -> ``(inputs, labels)``."""
     val_loss = history.history["val_loss"]
-    accuracy, balanced = scores(model, *data["test"], n_classes)
+    accuracy, balanced, right = scores(model, *data["test"], n_classes)
     return dict(seed=seed, epochs=len(val_loss),
                 best_epoch=int(np.argmin(val_loss)) + 1,
                 val_accuracy=scores(model, *data["val"], n_classes)[0],
                 test_accuracy=accuracy, test_balanced_accuracy=balanced,
-                seconds=round(time.perf_counter() - started, 1))
+                seconds=round(time.perf_counter() - started, 1),
+                test_right=right)
 
 
 def run(clips_path, seeds, log=print):
