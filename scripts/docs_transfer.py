@@ -5,11 +5,13 @@ guide's clip classifiers, from ``notebooks/results/transfer.json``
 """
 
 import json
-import math
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "notebooks" / "results" / "transfer.json"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 #: The comparisons the guide reads: (row, against).
 COMPARISONS = (("soundnet8_pooled", "log_mel"), ("soundnet8_conv5", "log_mel"),
@@ -24,25 +26,28 @@ def _load():
     return json.loads(RESULTS.read_text())
 
 
-def _se(accuracy, n):
-    """The binomial standard error of an accuracy on ``n`` test clips."""
-    return math.sqrt(accuracy * (1 - accuracy) / n)
+def comparison(result, row, other):
+    """Row's mean test accuracy minus other's, with a 95% interval from a
+    paired bootstrap over the test clips (:func:`sed.results.paired_difference`
+    on each seed's right / wrong clips, the same resampled clips for both
+    rows), and the words: "higher" or "lower" where the interval lies
+    wholly on one side of zero, else "cannot tell".
 
-
-def verdict(result, row, other):
-    """``(difference of mean test accuracies, words)``: "higher" / "lower"
-    only when the two rows' seed ranges do not overlap and the difference
-    exceeds 1.96 times its binomial standard error on the test clips;
-    else "no difference"."""
-    a, b = (result["rows"][name]["test_accuracy"] for name in (row, other))
-    n = result["clip_set"]["clips"]["test"]
-    diff = a["mean"] - b["mean"]
-    apart = a["min"] > b["max"] or b["min"] > a["max"]
-    large = abs(diff) > 1.96 * math.hypot(_se(a["mean"], n),
-                                          _se(b["mean"], n))
-    words = ("higher" if diff > 0 else "lower") if apart and large else \
-        "no difference"
-    return diff, words
+    Returns:
+        ``(difference, low, high, words)``.
+    """
+    import numpy as np
+    from sed.results import paired_difference
+    wrong = [np.array([[c == "0" for c in s["test_right"]]
+                       for s in result["rows"][name]["seeds"]], float)
+             for name in (row, other)]
+    ones = np.ones(wrong[0].shape[1])
+    # paired_difference gives error rates: the accuracy difference is its
+    # negative, the interval mirrored.
+    found = paired_difference(wrong[0], wrong[1], ones, ones)
+    diff, low, high = -found["difference"], -found["high"], -found["low"]
+    words = "higher" if low > 0 else "lower" if high < 0 else "cannot tell"
+    return diff, low, high, words
 
 
 def transfer_results():
@@ -75,16 +80,19 @@ def transfer_results():
         lines.append(f"| {LABELS[name]} | {row['features']} | {params} | "
                      f"{acc['mean']:.3f} ({acc['min']:.3f}-{acc['max']:.3f})"
                      f" | {bal['mean']:.3f} | {epochs} |")
-    se = _se(result["rows"]["log_mel"]["test_accuracy"]["mean"], n)
-    lines += ["", f"The test split has {n} clips: an accuracy near the "
-              f"baseline's is known to about ±{se:.3f} (one binomial "
-              "standard error) whatever the seeds say. A difference is "
-              "read as one only when the two rows' seed ranges do not "
-              "overlap and it exceeds 1.96 standard errors:", ""]
+    lines += ["", f"The test split has {n} clips. Each difference below is "
+              "of mean test accuracies over the seeds, with a 95% interval "
+              "from a paired bootstrap over the test clips (both rows "
+              "resampled alike); it is read as higher or lower only where "
+              "the interval excludes zero. The interval counts the draw of "
+              "test clips; the seeds enter through their mean, so where a "
+              "row's seeds disagree (see its min-max) it is less sure than "
+              "its interval:", ""]
     for row, other in COMPARISONS:
-        diff, words = verdict(result, row, other)
+        diff, low, high, words = comparison(result, row, other)
         lines.append(f"- {LABELS[row]} against {LABELS[other]}: "
-                     f"{diff:+.3f}, **{words}**.")
+                     f"{diff:+.3f} ({low:+.3f} to {high:+.3f}), "
+                     f"**{words}**.")
     return "\n".join(lines)
 
 

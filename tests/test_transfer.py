@@ -172,3 +172,32 @@ def test_measured_results_are_complete_and_consistent():
             assert row[key]["mean"] == pytest.approx(np.mean(values))
             assert row[key]["sd"] == pytest.approx(np.std(values, ddof=1))
             assert all(0 <= v <= 1 for v in values)
+        rights = [s["test_right"] for s in row["seeds"]]
+        assert all(len(r) == result["clip_set"]["clips"]["test"]
+                   for r in rights), name
+        assert [r.count("1") / len(r) for r in rights] == pytest.approx(
+            [s["test_accuracy"] for s in row["seeds"]]), name
+
+
+def _rows(**rights):
+    return dict(rows={name: dict(seeds=[dict(test_right=r) for r in seeds])
+                      for name, seeds in rights.items()})
+
+
+def test_comparison_is_a_paired_bootstrap_over_clips():
+    from conftest import load_script
+    comparison = load_script("docs_transfer").comparison
+    # One clip in ten flips from wrong to right, on every seed: +0.1, and
+    # the interval excludes zero.
+    a, b = "1" * 50 + "0" * 150, "1" * 30 + "0" * 170
+    diff, low, high, words = comparison(_rows(a=[a, a], b=[b, b]), "a", "b")
+    assert diff == pytest.approx(0.1) and 0 < low < 0.1 < high
+    assert words == "higher"
+    assert comparison(_rows(a=[a, a], b=[b, b]), "b", "a")[3] == "lower"
+    # The same clips right, in other seeds' order: no difference to tell.
+    diff, low, high, words = comparison(_rows(a=[a, b], b=[b, a]), "a", "b")
+    assert diff == pytest.approx(0) and words == "cannot tell"
+    # As many clips right, not the same ones: zero, inside its interval.
+    c = "0" * 20 + "1" * 50 + "0" * 130
+    diff, low, high, words = comparison(_rows(a=[c], b=[a]), "a", "b")
+    assert diff == pytest.approx(0) and low < 0 < high
