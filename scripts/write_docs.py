@@ -217,7 +217,7 @@ def _spread(mean, std):
 def table4_page(histories=None):
     """``docs/table4.md`` from the committed Table 4 histories."""
     from sed.experiments import (COMMITTED_HISTORIES, TABLE4, TABLE4_PATIENCE,
-                                 TABLE4_SEEDS)
+                                 TABLE4_SEEDS, table4_row)
     from sed.results import (CONFIDENCE, collect, row_summary, verdicts,
                              warmup_verdicts)
     histories = Path(histories or COMMITTED_HISTORIES)
@@ -287,25 +287,32 @@ def table4_page(histories=None):
         f"*cannot tell* when it holds zero; a claim is confirmed when all its "
         "comparisons are, refuted when any is. Comparisons of rows without "
         "a published run are *not run*.", "",
-        "| claim | verdict | confirmed | refuted | cannot tell | not run |",
-        "|---|---|---:|---:|---:|---:|"]
+        "| # | claim | verdict | confirmed | refuted | cannot tell | "
+        "not run |",
+        "|---:|---|---|---:|---:|---:|---:|"]
+    number = {}
     for claim in claims.itertuples():
-        lines.append(f"| {claim.claim} | **{claim.verdict}** | "
-                     f"{claim.confirmed} | {claim.refuted} | "
-                     f"{claim.cannot_tell} | {claim.not_run} |")
+        number[claim.claim] = len(number) + 1
+        lines.append(f"| {number[claim.claim]} | {claim.claim} | "
+                     f"**{claim.verdict}** | {claim.confirmed} | "
+                     f"{claim.refuted} | {claim.cannot_tell} | "
+                     f"{claim.not_run} |")
     made = comparisons[comparisons["verdict"] != "not run"]
     lines += ["", "### The comparisons", "",
               "Test TER of A minus B, percentage points, with its "
-              f"{level}% interval.", "",
-              "| A | B | expected | A - B | interval | verdict |",
-              "|---|---|---|---:|---:|---|"]
+              f"{level}% interval; `#` is the claim it belongs to (a pair "
+              "may serve two claims).", "",
+              "| # | A | B | expected | A - B | interval | verdict |",
+              "|---:|---|---|---|---:|---:|---|"]
     for c in made.itertuples():
         lines.append(
-            f"| {c.a} | {c.b} | A {c.expect} B | "
+            f"| {number[c.claim]} | {table4_row(c.a).label} | "
+            f"{table4_row(c.b).label} | A {c.expect} B | "
             f"{100 * c.difference:+.1f} | [{100 * c.low:+.1f}, "
             f"{100 * c.high:+.1f}] | {c.verdict} |")
     if made.empty:
-        lines.append("| - | - | - | - | - | no comparison can be made yet |")
+        lines.append("| - | - | - | - | - | - | no comparison can be made "
+                     "yet |")
     lines += ["", "### The warm-up (Figure 2)", "",
               "From the warm-up sweep under the paper's recipe (two seeds "
               "per configuration, [the reproduction](reproduction.md#the-"
