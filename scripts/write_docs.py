@@ -15,7 +15,9 @@ results; nothing in them is typed by hand.
 * the regions ``<!-- generated: NAME -->`` ... ``<!-- end: NAME -->`` of
   the hand-written pages (:data:`REGION_PAGES`),
   each written by a function of a ``scripts/docs_*.py`` module (its
-  ``REGIONS``: name -> function) from the committed results files;
+  ``REGIONS``: name -> function; one module per topic, their shared
+  helpers in ``scripts/prose.py`` and ``scripts/experiment_runs.py``)
+  from the committed results files;
 * the result tables of ``docs/reproduction.md``: the warm-up sweep
   (``notebooks/histories/warmup``, one line per run) and the first Table 4
   (``notebooks/histories/table4_20epochs``: one seed, 20 epochs, one line
