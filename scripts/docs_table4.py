@@ -169,21 +169,31 @@ def table4_20epochs():
         "- " + b for b in _read_with_care())
 
 
-def headline():
-    """The README's results: Table 4 at convergence so far, one line per
-    row with a published run (:func:`sed.results.row_summary` of the
-    committed histories), the paper's beside it."""
+def _inline(sentence):
+    """A sentence's start lower-cased for the middle of another, unless it
+    starts with a name ("SN-R's ...")."""
+    return sentence[0].lower() + sentence[1:] if sentence[1:2].islower() \
+        else sentence
+
+
+def headline(histories=None):
+    """The README's results: Table 4 at convergence, one line per row with
+    a published run (:func:`sed.results.row_summary` of the committed
+    histories, or of ``histories``), the paper's beside it; the warm-up
+    claims' verdicts, and Table 4's once every run has finished."""
     from sed.experiments import TABLE4_PATIENCE, TABLE4_SEEDS
-    from sed.results import collect, row_summary
-    runs = collect()
+    from sed.results import collect, row_summary, verdicts, warmup_verdicts
+    runs = collect(histories)
     total = len(TABLE4) * len(TABLE4_SEEDS)
     done = int((runs["status"] == "finished").sum())
-    lines = [say("""Table 4 at convergence so far ({} of {} runs finished;
+    complete = done == total
+    lines = [say("""Table 4 at convergence{} ({} of {} runs finished;
                   each row: three seeds, the paper's recipe, stopped after
                   {} epochs without a better validation TER): TER in
                   percent, mean (and standard deviation) over the seeds
                   published, at each run's best validation epoch.""",
-                 done, total, TABLE4_PATIENCE), "",
+                 "" if complete else " so far", done, total,
+                 TABLE4_PATIENCE), "",
              "| feature | runs (finished) | best val TER | test TER at best "
              "| paper val / test |", "|---|---:|---:|---:|---:|"]
     for line in row_summary(runs).itertuples():
@@ -197,13 +207,26 @@ def headline():
             f"{pct(line.best_val_ter_mean, line.best_val_ter_std)} | "
             f"{pct(line.best_test_ter_mean, line.best_test_ter_std)} | "
             f"{paper[1]:.1f} / {paper[2]:.1f} |")
-    from sed.results import warmup_verdicts
     lines += ["", "The paper's warm-up claims, judged on the warm-up "
               "experiment (two seeds per configuration): " + "; ".join(
-                  f"{c.claim[0].lower() + c.claim[1:]}: **{c.verdict}** "
-                  f"({c.measured})" for c in warmup_verdicts().itertuples())
-              + ". The Table 4 claims get their verdicts when its rows "
-              "have their seeds."]
+                  f"{_inline(c.claim)}: **{c.verdict}** ({c.measured})"
+                  for c in warmup_verdicts().itertuples())
+              + "."]
+    if complete:
+        claims, _ = verdicts(histories, runs)
+        lines += ["", "The paper's Table 4 claims, judged on the test TER "
+                  "at the best validation epoch (a 95% interval from a "
+                  "paired bootstrap over the test recordings for each "
+                  "comparison; [the Table 4 page](docs/table4.md) lists "
+                  "them): " + "; ".join(
+                      f"{_inline(c.claim)}: **{c.verdict}** "
+                      f"({c.confirmed} confirmed, {c.refuted} refuted, "
+                      f"{c.cannot_tell} cannot tell)"
+                      for c in claims.itertuples()) + "."]
+    else:
+        lines[-1] += (" The Table 4 claims get their verdicts when all its "
+                      "runs have finished; [the Table 4 page](docs/table4.md)"
+                      " shows the comparisons so far.")
     return "\n".join(lines)
 
 

@@ -143,3 +143,28 @@ def test_warmup_verdicts_of_the_committed_sweep():
     table = warmup_verdicts()
     assert len(table) == 4 and set(table["verdict"]) <= {
         "confirmed", "refuted", "cannot tell"}
+
+
+def test_readme_headline_gives_table4_verdicts_once_every_run_finished(
+        tmp_path, monkeypatch):
+    from conftest import load_script
+    from sed.experiments import table4_row
+    docs = load_script("docs_table4")
+    monkeypatch.setattr(docs, "TABLE4", tuple(
+        table4_row(r) for r in ("lowlevel", "snr_gru1", "snr_gru1_bn")))
+    files = [f"r{i}.wav" for i in range(12)]
+    for seed in range(3):
+        _write_run(tmp_path, "lowlevel", seed, 0.8, files, "dimension")
+        _write_run(tmp_path, "snr_gru1", seed, 0.3, files)
+        if seed < 2:
+            _write_run(tmp_path, "snr_gru1_bn", seed, 0.4, files)
+    text = docs.headline(tmp_path)
+    assert "so far (8 of 9 runs finished" in text
+    assert "get their verdicts when all its runs have finished" in text
+    assert "after batch norm: **" not in text
+    _write_run(tmp_path, "snr_gru1_bn", 2, 0.4, files)
+    text = docs.headline(tmp_path)
+    assert "Table 4 at convergence (9 of 9 runs finished" in text
+    assert "SN-R's features are better after batch norm: **refuted** " \
+        "(0 confirmed, 1 refuted, 0 cannot tell)" in text
+    assert "so far" not in text
