@@ -77,12 +77,14 @@ def test_cli_page_lists_every_command(generated):
 
 
 #: A figure as it appears in prose: a decimal, a percentage, a ratio
-#: (``1.18x``) or a quantity of time, memory or speed (``95 s``,
-#: ``1.33 GiB``, ``444 GFLOP/s``), ranges (``0.06-0.11``) included.
+#: (``1.18x``), a quantity of time, memory or speed (``95 s``,
+#: ``1.33 GiB``, ``444 GFLOP/s``), ranges (``0.06-0.11``) included, or a
+#: count written with thousands separators (``2,574``).
 FIGURE = re.compile(
     r"(?<![\w.\-/])\d[\d,]*(?:\.\d+)?(?:-\d[\d,]*(?:\.\d+)?)?\s*"
     r"(?:%|x\b|×|GiB|MiB|GB|MB|KB|GFLOP/s|MFLOP|s\b|h\b|min\b|ms\b|"
-    r"hours?\b|minutes?\b)|(?<![\w.\-/])\d+\.\d+(?:-\d+\.\d+)?(?![\w.])")
+    r"hours?\b|minutes?\b)|(?<![\w.\-/])\d+\.\d+(?:-\d+\.\d+)?(?![\w.])"
+    r"|(?<![\w.\-/])\d{1,3}(?:,\d{3})+(?![\w.])")
 
 #: Figures that define something (a parameter of the paper's recipe or of
 #: the project's design, an input's size, a version) rather than report a
@@ -103,6 +105,9 @@ DEFINITIONS_BENCHMARKS = {      # docs/benchmarks.md, docs/soundnet.md
     "Apache Beam 2.77",         # versions
     "TensorFlow 2.21",
     "protobuf 6.33",
+    "209,374 samples",          # conv8's and conv7's receptive fields and
+    "91,166 samples",           # conv8's hop (soundnet_keras.specs)
+    "hop 32,768",
 }
 DEFINITIONS_RESULTS = {         # docs/reproduction.md, docs/deviations.md
     "lr 3.0",                   # the paper's recipe (sed/configs/paper.yaml)
@@ -127,6 +132,10 @@ DEFINITIONS_RESULTS = {         # docs/reproduction.md, docs/deviations.md
     "10 s recording",           # Figure 3's recording and its change
     "at 4.5 s",
     "stop at 1.2",              # Figure 2's axes (sed.plots.TER_AXIS_TOP)
+    "22,050",                   # SoundNet's sample rate (Hz)
+    "91,166 samples",           # conv7's receptive field (specs)
+    "one part in 32,768",       # int16's step
+    "2,500 frames",             # a minibatch's frames (5 chunks of 500)
 }
 DEFINITIONS_GUIDES = {          # README, index, detector, variants, teaching,
     "Apache License 2.0",       # development, licence
@@ -156,6 +165,12 @@ DEFINITIONS_GUIDES = {          # README, index, detector, variants, teaching,
     "clipping at 1.0",          # a setting tried
     "10 ms frames",             # the spectrogram's frames
     "Python 3.12",              # a version
+    "22,050",                   # SoundNet's sample rate (Hz)
+    "1,000 objects",            # SoundNet's heads; the paper's validation
+    "1,000 clips",              # clips; the targets' validation split
+    "1,000 validation clips",
+    "the paper's 1,000",
+    "6,400 clip presentations",  # 5 epochs of 20 minibatches of 64
 }
 #: Each hand-written page's definitions.
 DEFINITIONS = {name: DEFINITIONS_GUIDES for name in HAND_WRITTEN}
@@ -184,12 +199,12 @@ def typed_figures(text, allowed=()):
 def test_typed_figures_are_found():
     text = ("Run 5 gains **1.18x** (1.10-1.19) in 95 s and 1.33 GiB, "
             "`0.5` in code,\n<!-- generated: t -->\n0.25\n<!-- end: t -->\n"
-            "a 12.5% share; conv5, SoundNet-8, Apache-2.0.\n")
+            "a 12.5% share; conv5, SoundNet-8, Apache-2.0; 2,574 clips.\n")
     assert typed_figures(text) == [
         (1, "1.18x"), (1, "1.10-1.19"), (1, "95 s"), (1, "1.33 GiB"),
-        (5, "12.5%")]
+        (5, "12.5%"), (5, "2,574")]
     assert typed_figures(text, {"95 s"})[2:] == [(1, "1.33 GiB"),
-                                                (5, "12.5%")]
+                                                (5, "12.5%"), (5, "2,574")]
 
 
 @pytest.mark.parametrize("name", HAND_WRITTEN)
