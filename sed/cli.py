@@ -316,8 +316,9 @@ def parser():
                    help="sweep: recipe variants: paper, paper_pretrain "
                    "(with frame-wise pre-training), tanh_clipped")
     p.add_argument("--jobs", type=int, default=None,
-                   help="runs at once, each in a worker process (default: "
-                   "sweep 2, table4 1, in this process with progress bars)")
+                   help="runs at once, each in a worker process, saying "
+                   "each epoch as it is published (default: sweep 2, table4 "
+                   "1, in this process with progress bars)")
     p.add_argument("--threads", type=int, default=1,
                    help="TensorFlow threads per worker process (default 1)")
     p.add_argument("--histories", help="histories, configs and table4.csv; "

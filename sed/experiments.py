@@ -347,7 +347,8 @@ def run_table4(corpus, epochs=200, runs="runs/table4", histories=None,
             not given).
         jobs: runs trained at once; above 1, each in a worker process of
             ``threads`` TensorFlow threads, seed by seed in the order of
-            ``rows`` (no progress bars).
+            ``rows`` (no progress bars: each epoch is said as it is
+            published, within :data:`NEWS_EVERY_S` seconds).
         threads: TensorFlow threads per worker process (with ``jobs`` > 1).
 
     Returns:
@@ -592,27 +593,71 @@ def _worker(config, threads, dest, table=False):
             publish()
 
 
+#: Seconds between two looks at the histories the worker processes publish
+#: (each new epoch is said then; all are said before a run's last line).
+NEWS_EVERY_S = 30
+
+
+def _epoch_news(dest, seen):
+    """``(lines, epochs)``: a line for each epoch published in ``dest``
+    after the first ``seen``, and how many epochs are published."""
+    record = _published(dest) or {"epochs": []}
+    rows, most = record["epochs"], record.get("config", {}).get(
+        "training", {}).get("epochs")
+    lines = []
+    for k, row in enumerate(rows[seen:], seen):
+        scored = [r for r in rows[:k + 1] if r.get("val_ter") is not None]
+        best = min(scored, key=lambda r: r["val_ter"]) if scored else None
+        lines.append(
+            f"epoch {row['epoch']}" + (f"/{most}" if most else "")
+            + f": TER train {_ter(row.get('train_ter'))} val "
+            f"{_ter(row.get('val_ter'))}"
+            + (f" (best {_ter(best['val_ter'])}, epoch {best['epoch']})"
+               if best else "") + f", {row.get('time_s', 0):.0f} s")
+    return lines, len(rows)
+
+
+def _ter(value):
+    return "-" if value is None else f"{value:.3f}"
+
+
 def _train_in_workers(configs, histories, jobs, threads, say, table=False):
     """Trains ``{name: config}``, ``jobs`` runs at once in spawned worker
-    processes (:func:`_worker`), publishing to ``histories/<name>``."""
+    processes (:func:`_worker`), publishing to ``histories/<name>``; says
+    each epoch as it is published, and each run's end."""
     import concurrent.futures
     import multiprocessing
     context = multiprocessing.get_context("spawn")
+    seen = {name: _epoch_news(histories / name, 0)[1] for name in configs}
+
+    def news(name):
+        lines, seen[name] = _epoch_news(histories / name, seen[name])
+        for line in lines:
+            say(f"{name}: {line}")
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) \
             as pool:
         futures = {pool.submit(_worker, config, threads, histories / name,
                                table): name
                    for name, config in configs.items()}
-        failed = {}
-        for future in concurrent.futures.as_completed(futures):
-            name = futures[future]
-            try:
-                stopped = future.result()
-            except Exception as err:        # said now; the others go on
-                failed[name] = f"{type(err).__name__}: {err}"
-                say(f"{name}: failed: {failed[name]}")
-                continue
-            say(f"{name}: " + (f"diverged: {stopped}" if stopped else "done"))
+        failed, pending = {}, set(futures)
+        while pending:
+            done, pending = concurrent.futures.wait(
+                pending, NEWS_EVERY_S,
+                return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in futures:
+                if future in done or (future in pending and
+                                      future.running()):
+                    news(futures[future])
+            for future in done:
+                name = futures[future]
+                try:
+                    stopped = future.result()
+                except Exception as err:        # said now; the others go on
+                    failed[name] = f"{type(err).__name__}: {err}"
+                    say(f"{name}: failed: {failed[name]}")
+                    continue
+                say(f"{name}: " + (f"diverged: {stopped}" if stopped
+                                   else "done"))
     if failed:
         raise RuntimeError(
             f"{len(failed)} of {len(configs)} runs failed (the others "

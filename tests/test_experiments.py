@@ -110,6 +110,11 @@ def test_table4_rows_in_worker_processes(corpus, tmp_path):
                        base=TINY, log=lines.append, jobs=2)
     assert any("queued, to epoch 1" in line for line in lines)
     assert "lowlevel-seed0: done" in lines
+    # each epoch is said as it is published, before the run's end
+    said = [line for line in lines if line.startswith(
+        "lowlevel-seed0: epoch 1/1: TER train ")]
+    assert len(said) == 1 and " (best " in said[0], lines
+    assert lines.index(said[0]) < lines.index("lowlevel-seed0: done")
     assert table.iloc[0]["epochs"] == 1
     assert table.iloc[0]["status"] == "finished"
     for name in ("history.json", "history.csv", "config.yaml"):
@@ -402,3 +407,18 @@ def test_a_failing_worker_is_said_at_once_and_the_others_finish(corpus,
     assert "lowlevel-seed1: done" in lines
     assert len(json.loads((histories / "lowlevel-seed1" / "history.json")
                           .read_text())["epochs"]) == 2
+
+
+def test_epoch_news_says_each_new_epoch_with_the_best_so_far(tmp_path):
+    from sed.experiments import _epoch_news
+    assert _epoch_news(tmp_path / "none", 0) == ([], 0)
+    rows = [dict(epoch=e, train_ter=t, val_ter=v, time_s=31.6)
+            for e, t, v in ((1, 0.9, 0.85), (2, 0.7, 0.8), (3, 0.5, 0.82))]
+    (tmp_path / "history.json").write_text(json.dumps(dict(
+        config={"training": {"epochs": 200}}, epochs=rows)))
+    lines, seen = _epoch_news(tmp_path, 1)
+    assert seen == 3
+    assert lines == [
+        "epoch 2/200: TER train 0.700 val 0.800 (best 0.800, epoch 2), 32 s",
+        "epoch 3/200: TER train 0.500 val 0.820 (best 0.800, epoch 2), 32 s"]
+    assert _epoch_news(tmp_path, 3) == ([], 3)
