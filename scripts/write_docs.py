@@ -151,7 +151,8 @@ API_MODULES = (
     ("The detector", ("sed.config", "sed.train", "sed.model", "sed.decode",
                       "sed.detector", "sed.metrics", "sed.tokens",
                       "sed.events", "sed.features", "sed.corpora")),
-    ("Experiments and results", ("sed.experiments", "sed.results")),
+    ("Experiments and results", ("sed.experiments", "sed.publishing",
+                                 "sed.results")),
 )
 
 

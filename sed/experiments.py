@@ -21,7 +21,8 @@ Evidence is never overwritten: ``histories`` defaults to ``<runs>/histories``
 ``publish=True``, ``sed-ctc experiments --publish``); a run whose published
 history has another config is refused before training, one of another
 identity (e.g. another corpus) when it publishes, and a published history
-with more epochs than the run is left in place until the run has caught up.
+with more epochs than the run is left in place until the run has caught up
+(:mod:`sed.publishing`).
 
 It is resumable: a finished run is skipped (also one whose run folder is
 gone but whose published history is finished), an interrupted run resumes from
@@ -42,13 +43,16 @@ Example:
 import copy
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
 
 from soundnet_keras.stores import atomic_file
+
+from .publishing import (check_publishable, copy_history, history_state,
+                         published_done, read_published, run_done,
+                         train_in_workers, will_train)
 
 
 class Row(NamedTuple):
@@ -144,14 +148,6 @@ TABLE4_20EPOCHS = COMMITTED_HISTORIES.parent / "table4_20epochs"
 #: ``sed-ctc experiments sweep --publish`` writes.
 COMMITTED_SWEEPS = COMMITTED_HISTORIES.parent / "warmup"
 
-#: The files of a run copied to the histories folder.
-HISTORY_FILES = ("history.json", "history.csv", "config.yaml",
-                 "best_test.json")
-
-#: A run's frame-wise pre-training history (``training.pretrain_epochs``),
-#: copied beside its history where the run has one.
-PRETRAIN_FILES = ("pretrain/history.json", "pretrain/history.csv")
-
 #: The columns of ``table4.csv``: one line per run.
 TABLE4_COLUMNS = ("run", "row", "label", "kind", "seed", "scaling", "epochs",
                   "train_ter", "val_ter", "test_ter", "best_val_ter",
@@ -167,108 +163,6 @@ def table4_row(name):
             return row
     raise ValueError(f"No Table 4 row {name!r}. Rows: "
                      f"{', '.join(row.name for row in TABLE4 + EXTRA_ROWS)}")
-
-
-def _history_state(history_path):
-    """Finished epochs and the divergence message (or None) of a run."""
-    if not Path(history_path).is_file():
-        return 0, None
-    record = json.loads(Path(history_path).read_text())
-    return len(record["epochs"]), record.get("stopped")
-
-
-def _published(dest):
-    path = Path(dest) / "history.json"
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
-def _finished_under(record, config):
-    """Whether a history ``record`` (or None) has finished under
-    ``config``'s epochs and patience (:func:`sed.train.finished`)."""
-    from .train import finished
-    tr = config["training"]
-    return record is not None and \
-        finished(record["epochs"], tr["epochs"], tr["patience"]) is not None
-
-
-def _run_done(run_dir, config):
-    """Whether the run of ``run_dir`` has finished under ``config``,
-    final weights written."""
-    return (run_dir / "model.weights.h5").is_file() and \
-        _finished_under(_published(run_dir), config)
-
-
-def _published_done(dest, config):
-    """Whether the history published in ``dest`` is a finished run under
-    ``config`` that did not diverge: a run whose run folder was lost after
-    it finished is not trained again (its history is the result)."""
-    record = _published(dest)
-    return _finished_under(record, config) and not record.get("stopped")
-
-
-def _will_train(run_dir, config, dest=None):
-    """Whether :func:`run_table4` trains the run of ``run_dir`` (published
-    to ``dest``)."""
-    _, stopped = _history_state(run_dir / "history.json")
-    return not stopped and not _run_done(run_dir, config) and \
-        not (dest is not None and _published_done(dest, config))
-
-
-def check_publishable(config, dest):
-    """Refuses (``ValueError``) a row whose published history in ``dest``
-    was made with another config (all but the keys a resume may change)."""
-    from .config import comparable, resolve_config
-    published = _published(dest)
-    if published is None:
-        return
-    theirs = comparable(resolve_config(published["config"]))
-    if theirs != comparable(resolve_config(config)):
-        raise ValueError(
-            f"{dest} holds a history made with another config; it is not "
-            "replaced. Train with the same config (e.g. --config "
-            f"{Path(dest) / 'config.yaml'}), or publish elsewhere "
-            "(--histories DIR)")
-
-
-def _copy_history(run_dir, dest, log=None):
-    """Copies a run's history files to ``dest`` unless ``dest`` holds a
-    history with more epochs (then it says so and returns False).
-
-    Raises:
-        soundnet_keras.runs.RunError: when ``dest`` holds a history made
-            from other inputs (its ``identity``,
-            :mod:`soundnet_keras.identity`, e.g. another corpus); nothing
-            is replaced.
-    """
-    from soundnet_keras.identity import differences
-    from soundnet_keras.runs import RunError
-    source = _published(run_dir)
-    published = _published(dest)
-    if source is not None and published is not None:
-        theirs, mine = published.get("identity"), source.get("identity")
-        changed = differences(theirs or {}, mine or {}) if mine else []
-        if changed:
-            raise RunError(
-                f"{dest} holds a history made from other inputs ("
-                + "; ".join(f"{name}: there {theirs[name][:12]}, this run "
-                            f"{str(mine.get(name))[:12]}"
-                            for name in changed)
-                + f"); it is not replaced by {run_dir}: publish elsewhere "
-                "(--histories DIR), or remove it first")
-    if source is not None and published is not None and \
-            len(published["epochs"]) > len(source["epochs"]):
-        if log:
-            log(f"{dest}: the published history has "
-                f"{len(published['epochs'])} epochs, this run "
-                f"{len(source['epochs'])}; it is kept until the run catches "
-                "up.")
-        return False
-    for name in HISTORY_FILES + PRETRAIN_FILES:
-        source, target = run_dir / name, dest / name
-        if source.is_file():
-            with atomic_file(target) as tmp:
-                shutil.copyfile(source, tmp)
-    return True
 
 
 def row_config(row, corpus, epochs, runs, base=None, progress=True):
@@ -348,7 +242,8 @@ def run_table4(corpus, epochs=200, runs="runs/table4", histories=None,
         jobs: runs trained at once; above 1, each in a worker process of
             ``threads`` TensorFlow threads, seed by seed in the order of
             ``rows`` (no progress bars: each epoch is said as it is
-            published, within :data:`NEWS_EVERY_S` seconds).
+            published, within
+            :data:`sed.publishing.NEWS_EVERY_S` seconds).
         threads: TensorFlow threads per worker process (with ``jobs`` > 1).
 
     Returns:
@@ -369,18 +264,18 @@ def run_table4(corpus, epochs=200, runs="runs/table4", histories=None,
     for name, config in configs.items():      # refuse before any training
         check_publishable(config, histories / name)
     fill_features([c for name, c in configs.items()  # one pass per net
-                   if _will_train(Path(runs) / name, c, histories / name)],
+                   if will_train(Path(runs) / name, c, histories / name)],
                   progress=progress, workers=jobs, log=log)
     todo = {}
     for number, (name, config) in enumerate(configs.items(), 1):
         run_dir = Path(runs) / name
-        done, stopped = _history_state(run_dir / "history.json")
+        done, stopped = history_state(run_dir / "history.json")
         header = f"[{number}/{len(configs)}] {name}"
-        if _run_done(run_dir, config):
+        if run_done(run_dir, config):
             say(f"{header}: finished after {done} epochs, skipped.")
-        elif _published_done(histories / name, config):
-            published = len(_published(histories / name)["epochs"])
-            say(f"{header}: finished after {published} epochs (its published "
+        elif published_done(histories / name, config):
+            count = len(read_published(histories / name)["epochs"])
+            say(f"{header}: finished after {count} epochs (its published "
                 f"history in {histories / name}), skipped; delete that folder "
                 "to train it again.")
             continue
@@ -396,19 +291,20 @@ def run_table4(corpus, epochs=200, runs="runs/table4", histories=None,
                 + (f" (resuming after epoch {done})" if done else "") + ".")
 
             def publish_row(_, run_dir=run_dir, name=name):
-                if _copy_history(run_dir, histories / name, say):
+                if copy_history(run_dir, histories / name, say):
                     write_table4(histories)
             try:
                 train(config, log=log, on_epoch=publish_row)
             except TrainingDiverged as err:
                 say(f"{header}: {err}")
         if (run_dir / "history.json").is_file():
-            _copy_history(run_dir, histories / name, say)
+            copy_history(run_dir, histories / name, say)
     write_table4(histories)
     if todo:
         say(f"{len(todo)} runs to train, {jobs} at once x {threads} "
             f"thread(s); histories in {histories}.")
-        _train_in_workers(todo, histories, jobs, threads, say, table=True)
+        train_in_workers(todo, histories, jobs, threads, say,
+                         write_table4)
         write_table4(histories)
     return table4(histories)
 
@@ -569,102 +465,6 @@ def sweep_runs(rows, seeds, variants, corpus, epochs, runs, base=None,
     return out
 
 
-def _worker(config, threads, dest, table=False):
-    """Trains one run in a worker process, copying its history to ``dest``
-    after every epoch (and rewriting ``table4.csv`` beside it when
-    ``table``); returns None, or the divergence message."""
-    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
-    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
-    from soundnet_keras.console import start_tensorflow
-    start_tensorflow()      # quietly: no start-up lines from each worker
-    from .train import TrainingDiverged, train
-    run_dir = Path(config["training"]["out"])
-
-    def publish(_=None):
-        if _copy_history(run_dir, dest) and table:
-            write_table4(dest.parent)
-    try:
-        train(config, log=None, on_epoch=publish)
-        return None
-    except TrainingDiverged as err:
-        return str(err)
-    finally:
-        if (run_dir / "history.json").is_file():
-            publish()
-
-
-#: Seconds between two looks at the histories the worker processes publish
-#: (each new epoch is said then; all are said before a run's last line).
-NEWS_EVERY_S = 30
-
-
-def _epoch_news(dest, seen):
-    """``(lines, epochs)``: a line for each epoch published in ``dest``
-    after the first ``seen``, and how many epochs are published."""
-    record = _published(dest) or {"epochs": []}
-    rows, most = record["epochs"], record.get("config", {}).get(
-        "training", {}).get("epochs")
-    lines = []
-    for k, row in enumerate(rows[seen:], seen):
-        scored = [r for r in rows[:k + 1] if r.get("val_ter") is not None]
-        best = min(scored, key=lambda r: r["val_ter"]) if scored else None
-        lines.append(
-            f"epoch {row['epoch']}" + (f"/{most}" if most else "")
-            + f": TER train {_ter(row.get('train_ter'))} val "
-            f"{_ter(row.get('val_ter'))}"
-            + (f" (best {_ter(best['val_ter'])}, epoch {best['epoch']})"
-               if best else "") + f", {row.get('time_s', 0):.0f} s")
-    return lines, len(rows)
-
-
-def _ter(value):
-    return "-" if value is None else f"{value:.3f}"
-
-
-def _train_in_workers(configs, histories, jobs, threads, say, table=False):
-    """Trains ``{name: config}``, ``jobs`` runs at once in spawned worker
-    processes (:func:`_worker`), publishing to ``histories/<name>``; says
-    each epoch as it is published, and each run's end."""
-    import concurrent.futures
-    import multiprocessing
-    context = multiprocessing.get_context("spawn")
-    seen = {name: _epoch_news(histories / name, 0)[1] for name in configs}
-
-    def news(name):
-        lines, seen[name] = _epoch_news(histories / name, seen[name])
-        for line in lines:
-            say(f"{name}: {line}")
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) \
-            as pool:
-        futures = {pool.submit(_worker, config, threads, histories / name,
-                               table): name
-                   for name, config in configs.items()}
-        failed, pending = {}, set(futures)
-        while pending:
-            done, pending = concurrent.futures.wait(
-                pending, NEWS_EVERY_S,
-                return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in futures:
-                if future in done or (future in pending and
-                                      future.running()):
-                    news(futures[future])
-            for future in done:
-                name = futures[future]
-                try:
-                    stopped = future.result()
-                except Exception as err:        # said now; the others go on
-                    failed[name] = f"{type(err).__name__}: {err}"
-                    say(f"{name}: failed: {failed[name]}")
-                    continue
-                say(f"{name}: " + (f"diverged: {stopped}" if stopped
-                                   else "done"))
-    if failed:
-        raise RuntimeError(
-            f"{len(failed)} of {len(configs)} runs failed (the others "
-            "finished or stopped as said above): " + "; ".join(
-                f"{name}: {why}" for name, why in failed.items()))
-
-
 def run_sweep(corpus, epochs, rows, seeds=(0,), variants=("paper",),
               runs="runs/sweep", base=None, jobs=2, threads=1, log=print,
               histories=None, publish=False):
@@ -694,7 +494,7 @@ def run_sweep(corpus, epochs, rows, seeds=(0,), variants=("paper",),
         check_publishable(config, histories / name)
     todo = {}
     for name, config in configs.items():
-        done, stopped = _history_state(Path(config["training"]["out"]) /
+        done, stopped = history_state(Path(config["training"]["out"]) /
                                        "history.json")
         if done < epochs and not stopped:
             todo[name] = config
@@ -702,7 +502,7 @@ def run_sweep(corpus, epochs, rows, seeds=(0,), variants=("paper",),
     fill_features(todo.values(), progress=False, workers=jobs, log=say)
     say(f"{len(configs)} runs, {len(todo)} to train, {jobs} at once x "
         f"{threads} thread(s); histories in {histories}.")
-    _train_in_workers(todo, histories, jobs, threads, say)
+    train_in_workers(todo, histories, jobs, threads, say)
     for folder in (Path(runs), histories):
         table = sweep_table(folder)
         with atomic_file(folder / "sweep.csv") as tmp:
@@ -736,9 +536,9 @@ def sweep_table(runs):
 __all__ = ["COMMITTED_HISTORIES", "COMMITTED_SWEEPS", "EXTRA_ROWS",
            "SCRATCH_ROWS", "SCRATCH_STUDENTS", "SNR_POOL5", "TABLE4_20EPOCHS",
            "TABLE4_PATIENCE", "TABLE4_SEEDS", "table4_runs",
-           "HISTORY_FILES", "PRETRAIN_EPOCHS", "PRETRAIN_FILES", "Row",
+           "PRETRAIN_EPOCHS", "Row",
            "TABLE4",
            "TABLE4_COLUMNS", "SWEEP_COLUMNS", "VARIANTS",
-           "check_publishable", "row_config", "run_sweep", "run_table4",
+           "row_config", "run_sweep", "run_table4",
            "sweep_runs", "sweep_table", "table4", "table4_row", "warmup_marks",
            "write_table4"]

@@ -275,13 +275,13 @@ def test_sweep_runs_rows_seeds_and_variants(corpus, tmp_path):
 
 
 def test_copy_history_takes_the_pretraining_history(tmp_path):
-    from sed.experiments import _copy_history
+    from sed.publishing import copy_history
     run, dest = tmp_path / "run", tmp_path / "published" / "lowlevel"
     (run / "pretrain").mkdir(parents=True)
     record = json.dumps(dict(config={}, provenance={}, epochs=[{"epoch": 1}]))
     (run / "history.json").write_text(record)
     (run / "pretrain" / "history.json").write_text(record)
-    assert _copy_history(run, dest)
+    assert copy_history(run, dest)
     assert (dest / "history.json").read_text() == record
     assert (dest / "pretrain" / "history.json").read_text() == record
     assert not (dest / "history.csv").exists()   # only what the run has
@@ -410,15 +410,15 @@ def test_a_failing_worker_is_said_at_once_and_the_others_finish(corpus,
 
 
 def test_epoch_news_says_each_new_epoch_with_the_best_so_far(tmp_path):
-    from sed.experiments import _epoch_news
-    assert _epoch_news(tmp_path / "none", 0) == ([], 0)
+    from sed.publishing import epoch_news
+    assert epoch_news(tmp_path / "none", 0) == ([], 0)
     rows = [dict(epoch=e, train_ter=t, val_ter=v, time_s=31.6)
             for e, t, v in ((1, 0.9, 0.85), (2, 0.7, 0.8), (3, 0.5, 0.82))]
     (tmp_path / "history.json").write_text(json.dumps(dict(
         config={"training": {"epochs": 200}}, epochs=rows)))
-    lines, seen = _epoch_news(tmp_path, 1)
+    lines, seen = epoch_news(tmp_path, 1)
     assert seen == 3
     assert lines == [
         "epoch 2/200: TER train 0.700 val 0.800 (best 0.800, epoch 2), 32 s",
         "epoch 3/200: TER train 0.500 val 0.820 (best 0.800, epoch 2), 32 s"]
-    assert _epoch_news(tmp_path, 3) == ([], 3)
+    assert epoch_news(tmp_path, 3) == ([], 3)

@@ -6,8 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sed.experiments import (COMMITTED_HISTORIES, EXTRA_ROWS, HISTORY_FILES,
-                             TABLE4, TABLE4_20EPOCHS, TABLE4_COLUMNS)
+from sed.experiments import (COMMITTED_HISTORIES, EXTRA_ROWS, TABLE4,
+                             TABLE4_20EPOCHS, TABLE4_COLUMNS)
+from sed.publishing import HISTORY_FILES
 from sed.plots import FIGURE2_FIELDS, FIGURE2_ROWS
 from soundnet_keras.plots import VARIANT_HISTORIES
 
