@@ -283,13 +283,14 @@ def table4_page(histories=None):
         "(`notebooks/table4_feature_layers.ipynb`) from the same histories.",
         "", "## The paper's claims", "",
         f"Each claim is a set of comparisons of two rows' test TER at the "
-        f"best validation epoch (each row the mean over its seeds), with a "
+        f"best validation epoch (each row the mean over its finished "
+        f"runs; a run still training does not count), with a "
         f"{level}% interval from a paired bootstrap over the test "
         "recordings. A comparison is *confirmed* when its interval lies on "
         "the side the paper says, *refuted* when it lies on the other side, "
         f"*cannot tell* when it holds zero; a claim is confirmed when all its "
         "comparisons are, refuted when any is. Comparisons of rows without "
-        "a published run are *not run*.", "",
+        "a finished run are *not run*.", "",
         "| # | claim | verdict | confirmed | refuted | cannot tell | "
         "not run |",
         "|---:|---|---|---:|---:|---:|---:|"]

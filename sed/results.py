@@ -227,8 +227,9 @@ def verdicts(histories=None, runs=None, resamples=RESAMPLES):
     Returns:
         ``(claims, comparisons)``: DataFrames. ``comparisons``: one line per
         pair of rows (``claim``, ``a``, ``b``, ``expect``, ``difference``,
-        ``low``, ``high`` of A's test TER minus B's, ``verdict``; "not run"
-        where a row has no finished run with its best epoch's outcome);
+        ``low``, ``high`` of A's test TER minus B's over the rows'
+        finished runs, ``verdict``; "not run" where a row has no finished
+        run with its best epoch's outcome);
         ``claims``: ``claim``, ``verdict`` ("confirmed" when every
         comparison is, "refuted" when any is, "cannot tell" otherwise,
         "not run" when no comparison could be made), and the counts.
@@ -236,8 +237,9 @@ def verdicts(histories=None, runs=None, resamples=RESAMPLES):
     from .experiments import COMMITTED_HISTORIES
     histories = Path(histories or COMMITTED_HISTORIES)
     runs = collect(histories) if runs is None else runs
-    counts = {row: _row_counts(histories, runs, row)
-              for row in dict.fromkeys(runs["row"])}
+    done = runs[runs["status"] == "finished"]     # not a run in progress
+    counts = {row: _row_counts(histories, done, row)
+              for row in dict.fromkeys(done["row"])}
     comparisons, claims = [], []
     for claim, pairs in CLAIMS:
         found = []

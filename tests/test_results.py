@@ -168,3 +168,19 @@ def test_readme_headline_gives_table4_verdicts_once_every_run_finished(
     assert "SN-R's features are better after batch norm: **refuted** " \
         "(0 confirmed, 1 refuted, 0 cannot tell)" in text
     assert "so far" not in text
+
+
+def test_a_run_still_training_stays_out_of_the_comparisons(tmp_path):
+    files = [f"r{i}.wav" for i in range(12)]
+    _write_run(tmp_path, "lowlevel", 0, 0.8, files, "dimension")
+    _write_run(tmp_path, "snr_gru1", 0, 0.3, files)
+    _write_run(tmp_path, "snr_gru1", 1, 0.9, files)     # then unfinished:
+    history = tmp_path / "snr_gru1-seed1" / "history.json"
+    record = json.loads(history.read_text())
+    record["epochs"] = record["epochs"][:2]     # no 15 epochs of patience
+    history.write_text(json.dumps(record))
+    runs = collect(tmp_path)
+    assert runs.set_index("run").loc["snr_gru1-seed1", "status"] == "running"
+    _, comparisons = verdicts(tmp_path, runs, resamples=200)
+    pair = comparisons.set_index(["a", "b"]).loc[("snr_gru1", "lowlevel")]
+    assert pair["difference"] == pytest.approx(0.3 - 0.8)
