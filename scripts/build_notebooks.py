@@ -90,16 +90,15 @@ def main(argv=None):
     if unknown:
         parser.error(f"no notebook {', '.join(unknown)}; the notebooks: "
                      f"{', '.join(BOOKS)}")
+    chosen = [name for name in BOOKS if not args.names or name in args.names]
     if args.check:
-        found = [name for name in BOOKS if (not args.names or name in
-                                            args.names) and stale(name)]
+        found = [name for name in chosen if stale(name)]
         for name in found:
             print(f"{name} differs from its cells: run python "
                   f"scripts/build_notebooks.py {name}", file=sys.stderr)
         return 1 if found else 0
-    for name, cells in BOOKS.items():
-        if not args.names or name in args.names:
-            build(name, cells, run=not args.no_run)
+    for name in chosen:
+        build(name, BOOKS[name], run=not args.no_run)
     return 0
 
 

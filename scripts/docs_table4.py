@@ -182,7 +182,8 @@ def headline(histories=None):
     histories, or of ``histories``), the paper's beside it; the warm-up
     claims' verdicts, and Table 4's once every run has finished."""
     from sed.experiments import TABLE4_PATIENCE, TABLE4_SEEDS
-    from sed.results import collect, row_summary, verdicts, warmup_verdicts
+    from sed.results import (CONFIDENCE, collect, row_summary, verdicts,
+                             warmup_verdicts)
     runs = collect(histories)
     total = len(TABLE4) * len(TABLE4_SEEDS)
     done = int((runs["status"] == "finished").sum())
@@ -215,9 +216,10 @@ def headline(histories=None):
     if complete:
         claims, _ = verdicts(histories, runs)
         lines += ["", "The paper's Table 4 claims, judged on the test TER "
-                  "at the best validation epoch (a 95% interval from a "
-                  "paired bootstrap over the test recordings for each "
-                  "comparison; [the Table 4 page](docs/table4.md) lists "
+                  f"at the best validation epoch (a {100 * CONFIDENCE:.0f}% "
+                  "interval from a paired bootstrap over the test "
+                  "recordings for each comparison; [the Table 4 page]"
+                  "(docs/table4.md) lists "
                   "them): " + "; ".join(
                       f"{_inline(c.claim)}: **{c.verdict}** "
                       f"({c.confirmed} confirmed, {c.refuted} refuted, "

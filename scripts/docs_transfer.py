@@ -27,11 +27,12 @@ def _load():
 
 
 def comparison(result, row, other):
-    """Row's mean test accuracy minus other's, with a 95% interval from a
-    paired bootstrap over the test clips (:func:`sed.results.paired_difference`
-    on each seed's right / wrong clips, the same resampled clips for both
-    rows), and the words: "higher" or "lower" where the interval lies
-    wholly on one side of zero, else "cannot tell".
+    """Row's mean test accuracy minus other's, with an interval (at
+    :data:`sed.results.CONFIDENCE`) from a paired bootstrap over the test
+    clips (:func:`sed.results.paired_difference` on each seed's right /
+    wrong clips, the same resampled clips for both rows), and the words:
+    "higher" or "lower" where the interval lies wholly on one side of zero,
+    else "cannot tell".
 
     Returns:
         ``(difference, low, high, words)``.
@@ -52,6 +53,7 @@ def comparison(result, row, other):
 
 def transfer_results():
     """The table of rows (mean and spread over seeds) and the verdicts."""
+    from sed.results import CONFIDENCE
     result = _load()
     clips = result["clip_set"]
     n = clips["clips"]["test"]
@@ -81,7 +83,8 @@ def transfer_results():
                      f"{acc['mean']:.3f} ({acc['min']:.3f}-{acc['max']:.3f})"
                      f" | {bal['mean']:.3f} | {epochs} |")
     lines += ["", f"The test split has {n} clips. Each difference below is "
-              "of mean test accuracies over the seeds, with a 95% interval "
+              "of mean test accuracies over the seeds, with a "
+              f"{100 * CONFIDENCE:.0f}% interval "
               "from a paired bootstrap over the test clips (both rows "
               "resampled alike); it is read as higher or lower only where "
               "the interval excludes zero. The interval counts the draw of "

@@ -61,15 +61,12 @@ def _train(args):
         print(f"error: {err}", file=sys.stderr)
         return 1
     if rows:
+        from .metrics import score_text
         last = rows[-1]
         print(f"done: {len(rows)} epochs in {config['training']['out']}; "
-              f"final val TER {_fmt(last['val_ter'])}, test TER "
-              f"{_fmt(last['test_ter'])}")
+              f"final val TER {score_text(last['val_ter'])}, test TER "
+              f"{score_text(last['test_ter'])}")
     return 0
-
-
-def _fmt(value):
-    return "-" if value is None else f"{value:.3f}"
 
 
 def _evaluate(args):

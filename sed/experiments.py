@@ -269,7 +269,7 @@ def run_table4(corpus, epochs=200, runs="runs/table4", histories=None,
     todo = {}
     for number, (name, config) in enumerate(configs.items(), 1):
         run_dir = Path(runs) / name
-        done, stopped = history_state(run_dir / "history.json")
+        done, stopped = history_state(run_dir)
         header = f"[{number}/{len(configs)}] {name}"
         if run_done(run_dir, config):
             say(f"{header}: finished after {done} epochs, skipped.")
@@ -494,8 +494,7 @@ def run_sweep(corpus, epochs, rows, seeds=(0,), variants=("paper",),
         check_publishable(config, histories / name)
     todo = {}
     for name, config in configs.items():
-        done, stopped = history_state(Path(config["training"]["out"]) /
-                                       "history.json")
+        done, stopped = history_state(config["training"]["out"])
         if done < epochs and not stopped:
             todo[name] = config
     # Fill the feature cache: the layers of one network in one pass.

@@ -75,6 +75,17 @@ def _import_sed_eval():
     return sed_eval
 
 
+def score_text(value):
+    """A score (a TER, an F1) for a log line: three decimals, ``-`` where
+    there is none.
+
+    Example:
+        >>> score_text(0.81234), score_text(None)
+        ('0.812', '-')
+    """
+    return "-" if value is None else f"{value:.3f}"
+
+
 def token_error_rate(references, hypotheses):
     """Token error rate: summed edit distances over summed reference length.
 

@@ -46,6 +46,7 @@ from .dataset import (SPLITS, Recording, batch_order, chunk_recordings,
 from .decode import predict_probabilities
 from .loss import TrainingDiverged, make_optimizer
 from .lstm import BiLSTM
+from .metrics import score_text
 from .tokens import is_onset, token_class
 
 #: The columns of the pre-training's ``history.csv``.
@@ -204,13 +205,9 @@ def pretrain(data, folder, cfg, n_classes, input_dim, log=print):
                        dict(config=cfg, provenance=prov, epochs=rows))
             log(f"pre-training epoch {epoch + 1}/{epochs}: loss "
                 f"{row['loss']:.4f}, frame F1 train "
-                f"{_fmt(row['train_frame_f1'])} val "
-                f"{_fmt(row['val_frame_f1'])}, {row['time_s']:.1f} s")
+                f"{score_text(row['train_frame_f1'])} val "
+                f"{score_text(row['val_frame_f1'])}, {row['time_s']:.1f} s")
     return model
-
-
-def _fmt(value):
-    return "-" if value is None else f"{value:.3f}"
 
 
 __all__ = ["FrameClassifier", "PRETRAIN_FIELDS", "frame_activity",

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from soundnet_keras.stores import atomic_file
 
+from .metrics import score_text
+
 #: The files of a run copied to the histories folder.
 HISTORY_FILES = ("history.json", "history.csv", "config.yaml",
                  "best_test.json")
@@ -27,19 +29,20 @@ HISTORY_FILES = ("history.json", "history.csv", "config.yaml",
 #: copied beside its history where the run has one.
 PRETRAIN_FILES = ("pretrain/history.json", "pretrain/history.csv")
 
-def history_state(history_path):
-    """Finished epochs and the divergence message (or None) of a run."""
-    if not Path(history_path).is_file():
-        return 0, None
-    record = json.loads(Path(history_path).read_text())
-    return len(record["epochs"]), record.get("stopped")
-
 
 def read_published(dest):
-    """The ``history.json`` record published in ``dest`` (None where there
-    is none)."""
+    """The ``history.json`` record published in ``dest`` (a run folder or
+    a histories folder; None where there is none)."""
     path = Path(dest) / "history.json"
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def history_state(run_dir):
+    """Finished epochs and the divergence message (or None) of the run in
+    ``run_dir``."""
+    record = read_published(run_dir)
+    return (0, None) if record is None else \
+        (len(record["epochs"]), record.get("stopped"))
 
 
 def finished_under(record, config):
@@ -69,7 +72,7 @@ def published_done(dest, config):
 def will_train(run_dir, config, dest=None):
     """Whether :func:`run_table4` trains the run of ``run_dir`` (published
     to ``dest``)."""
-    _, stopped = history_state(run_dir / "history.json")
+    _, stopped = history_state(run_dir)
     return not stopped and not run_done(run_dir, config) and \
         not (dest is not None and published_done(dest, config))
 
@@ -172,15 +175,12 @@ def epoch_news(dest, seen):
         best = min(scored, key=lambda r: r["val_ter"]) if scored else None
         lines.append(
             f"epoch {row['epoch']}" + (f"/{most}" if most else "")
-            + f": TER train {_ter(row.get('train_ter'))} val "
-            f"{_ter(row.get('val_ter'))}"
-            + (f" (best {_ter(best['val_ter'])}, epoch {best['epoch']})"
-               if best else "") + f", {row.get('time_s', 0):.0f} s")
+            + f": TER train {score_text(row.get('train_ter'))} val "
+            f"{score_text(row.get('val_ter'))}"
+            + (f" (best {score_text(best['val_ter'])}, epoch "
+               f"{best['epoch']})" if best else "")
+            + f", {row.get('time_s', 0):.0f} s")
     return lines, len(rows)
-
-
-def _ter(value):
-    return "-" if value is None else f"{value:.3f}"
 
 
 def train_in_workers(configs, histories, jobs, threads, say,

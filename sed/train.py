@@ -96,7 +96,7 @@ from .dataset import (LABEL_QUANTUM, SPLITS, Chunk, Recording, batch_order,
                       recording_errors, recording_ter)
 from .loss import (TrainingDiverged, frame_loss, make_optimizer,
                    make_train_step)
-from .metrics import token_errors
+from .metrics import score_text, token_errors
 
 #: The per-split token counts of each history row (``<split>_<count>``).
 COUNTS = ("substitutions", "deletions", "insertions", "reference_tokens",
@@ -401,14 +401,11 @@ def _keep_best(folder, model, row, outcome):
         **outcome)))
 
 
-def _fmt(value):
-    return "-" if value is None else f"{value:.3f}"
-
-
 def _epoch_line(row, epochs):
     return (f"epoch {row['epoch']}/{epochs}: loss {row['train_loss']:.4f}, "
-            f"TER train {_fmt(row['train_ter'])} val {_fmt(row['val_ter'])} "
-            f"test {_fmt(row['test_ter'])}, lr {row['lr']:.3g}, |g| "
+            f"TER train {score_text(row['train_ter'])} val "
+            f"{score_text(row['val_ter'])} test {score_text(row['test_ter'])}"
+            f", lr {row['lr']:.3g}, |g| "
             f"{row['grad_norm_mean']:.3g} (max {row['grad_norm_max']:.3g}), "
             f"non-blank {row['nonblank_mean']:.3f}, {row['time_s']:.1f} s")
 

@@ -9,9 +9,14 @@ from conftest import load_script
 from test_docs import DEFINITIONS_GUIDES, DEFINITIONS_RESULTS, typed_figures
 
 
-@pytest.fixture(scope="module")
+#: ``scripts/build_notebooks.py``, loaded once (its ``BOOKS`` parametrize
+#: the prose test).
+BUILDER = load_script("build_notebooks")
+
+
+@pytest.fixture
 def builder():
-    return load_script("build_notebooks")
+    return BUILDER
 
 
 def test_committed_notebooks_hold_their_cells(builder):
@@ -55,8 +60,7 @@ DEFINITIONS_NOTEBOOKS = DEFINITIONS_GUIDES | DEFINITIONS_RESULTS | {
 }
 
 
-@pytest.mark.parametrize("name", sorted(
-    load_script("build_notebooks").BOOKS))
+@pytest.mark.parametrize("name", sorted(BUILDER.BOOKS))
 def test_notebook_prose_types_no_measured_figure(name, builder):
     found = [(number, figure) for number, cell in
              enumerate(builder.BOOKS[name]) if cell.cell_type == "markdown"
